@@ -1,0 +1,1 @@
+"""simvoip.sim."""

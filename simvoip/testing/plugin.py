@@ -1,0 +1,1 @@
+"""pytest plugin of simvoip (fixtures and options arrive with issue 9)."""

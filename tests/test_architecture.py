@@ -1,0 +1,31 @@
+"""The layer rules of ARCHITECTURE.md, enforced by import-linter contracts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_linter_contracts_hold() -> None:
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken" in result.stdout
+
+
+def test_sans_io_cores_do_not_read_clock_or_global_random() -> None:
+    import re
+
+    bad = re.compile(r"time\.(time|monotonic|perf_counter)\(|random\.(random|randint|choice|uniform|seed)\(|import (simpy|networkx|socket|asyncio)")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for layer in ("simvoip/sip", "simvoip/media")
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if bad.search(line)
+    ]
+    assert offenders == []
