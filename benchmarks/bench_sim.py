@@ -1,0 +1,188 @@
+"""Simulation core throughput and memory (run on demand; prints figures, asserts nothing).
+
+    python benchmarks/bench_sim.py [--hops 40000]
+
+1. Message hops per wall-second through the full stack (encode, link model,
+   parse, transaction layer, node adapter, trace), side by side with a bare
+   SimPy ping-pong of the same number of hops (the lower bound).
+2. Memory per idle endpoint and per in-flight transaction (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+
+import simpy
+
+from simvoip import Simulation, Topology
+from simvoip.sim.driver import make_request
+
+
+def bare_simpy(hops: int, delay: float = 0.01) -> tuple[float, float]:
+    """Wall and CPU seconds for ``hops`` messages bounced between two SimPy processes."""
+    env = simpy.Environment()
+    boxes = [simpy.Store(env), simpy.Store(env)]
+    count = [0]
+
+    def player(me: int) -> simpy.events.ProcessGenerator:
+        while True:
+            msg = yield boxes[me].get()
+            count[0] += 1
+            if count[0] >= hops:
+                return
+            yield env.timeout(delay)
+            boxes[1 - me].put(msg)
+
+    env.process(player(0))
+    env.process(player(1))
+    boxes[0].put(b"ping")
+    start, cpu = time.perf_counter(), time.process_time()
+    env.run()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def full_stack(hops: int, pause_gc: bool = False) -> tuple[float, float, int]:
+    """Wall and CPU seconds, and hops done, for OPTIONS transactions totalling about ``hops`` hops (request + 200)."""
+    topo = Topology()
+    topo.add_endpoint("alice", domain="a.example")
+    topo.add_endpoint("bob", domain="b.example")
+    topo.add_link("alice", "bob", delay=0.01, jitter=0.002)
+    sim = Simulation(topo, seed=1)
+    sim.serve_options("bob")
+    n = hops // 2
+
+    def source() -> simpy.events.ProcessGenerator:
+        # One new OPTIONS transaction every 2 ms, built when it is sent.
+        for i in range(n):
+            request = make_request("OPTIONS", "alice", "sip:bob@bob", call_id=f"c{i}",
+                                   branch=f"z9hG4bK{i}", cseq=i + 1)
+            sim.send_request("alice", request, at=sim.now)
+            yield sim.env.timeout(0.002)
+
+    sim.env.process(source())
+    start, cpu = time.perf_counter(), time.process_time()
+    sim.run(pause_gc=pause_gc)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    done = sum(1 for r in sim.trace.records if r[1] == "recv")
+    return wall, cpu, done
+
+
+def sip_only(hops: int) -> float:
+    """CPU seconds for the same protocol work without the simulator (the sans-I/O floor).
+
+    Per OPTIONS transaction: build, NICT start, encode, parse, NIST, 200 response,
+    encode, parse, match, and the K / J timers.
+    """
+    from simvoip.sip import Request, Response, parse_message
+    from simvoip.sip.effects import Address
+    from simvoip.sip.transaction.client import NonInviteClientTransaction
+    from simvoip.sip.transaction.keys import client_key, server_key
+    from simvoip.sip.transaction.server import NonInviteServerTransaction
+    from simvoip.sip.ua.messages import make_response
+
+    start = time.process_time()
+    for i in range(hops // 2):
+        request = make_request("OPTIONS", "alice", "sip:bob@bob", call_id=f"c{i}",
+                               branch=f"z9hG4bK{i}", cseq=i + 1)
+        client = NonInviteClientTransaction(request, Address("bob"), now=0.0)
+        wire = client.start(0.0)[0].message.encode()
+        received = parse_message(wire)
+        assert isinstance(received, Request)
+        server_key(received)
+        server = NonInviteServerTransaction(received, Address("alice"), now=0.01)
+        server.start(0.01)
+        out = server.send_response(make_response(received, 200, to_tag="t"), 0.01)
+        answer = parse_message(out[0].message.encode())
+        assert isinstance(answer, Response)
+        client_key(answer)
+        client.receive_response(answer, 0.02)
+        client.handle_timer("K", 5.02)
+        server.handle_timer("J", 32.01)
+    return time.process_time() - start
+
+
+def _measure(build: object) -> int:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    keep = build()  # type: ignore[operator]
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    size = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    del keep
+    return size
+
+
+def memory_per_endpoint(n: int = 2000) -> float:
+    def build(count: int) -> object:
+        topo = Topology()
+        topo.add_router("core")
+        for i in range(count):
+            topo.add_endpoint(f"ep{i}", domain="x.example")
+            topo.add_link(f"ep{i}", "core", delay=0.001)
+        return Simulation(topo, seed=1)
+
+    return (_measure(lambda: build(n)) - _measure(lambda: build(0))) / n
+
+
+def memory_per_transaction(n: int = 5000) -> tuple[float, float]:
+    """Bytes per in-flight NICT (request never answered), with and without its trace rows."""
+    topo = Topology()
+    topo.add_endpoint("alice", domain="a.example")
+    topo.add_endpoint("bob", domain="b.example")
+    topo.add_link("alice", "bob", delay=0.01, loss=1.0)
+    sim = Simulation(topo, seed=1)
+    requests = [make_request("OPTIONS", "alice", "sip:bob@bob", call_id=f"c{i}",
+                             branch=f"z9hG4bK{i}", cseq=i + 1) for i in range(n)]
+    for request in requests:
+        sim.send_request("alice", request, at=0.0)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    sim.run(until=0.1)  # every transaction is in Trying with Timers E and F armed
+    gc.collect()
+    with_trace = tracemalloc.take_snapshot()
+    trace_rows = len(sim.trace.records)
+    sim.trace.records.clear()
+    gc.collect()
+    without_trace = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    assert len(sim.nodes["alice"].client_transactions) == n and trace_rows == 3 * n
+    total = sum(s.size_diff for s in with_trace.compare_to(before, "filename"))
+    bare = sum(s.size_diff for s in without_trace.compare_to(before, "filename"))
+    return total / n, bare / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hops", type=int, default=40_000)
+    args = parser.parse_args()
+    wall_full, cpu_full, hops = full_stack(args.hops)
+    wall_bare, cpu_bare = bare_simpy(hops)
+    for label, wall, cpu in (("full stack", wall_full, cpu_full), ("bare SimPy", wall_bare, cpu_bare)):
+        print(f"{label} : {hops} hops in {wall:.3f} s wall ({cpu:.3f} s CPU) = "
+              f"{hops / wall:,.0f} hops per wall-second")
+    print(f"ratio      : full stack is {wall_full / wall_bare:.1f}x slower than bare SimPy "
+          f"per wall-second ({cpu_full / cpu_bare:.1f}x in CPU time; target: within 10x)")
+    wall_paused, cpu_nogc, _ = full_stack(hops, pause_gc=True)
+    print(f"run(pause_gc=True): {hops / wall_paused:,.0f} hops per wall-second, "
+          f"{wall_paused / wall_bare:.1f}x bare SimPy ({cpu_nogc / cpu_bare:.1f}x in CPU time)")
+    cpu_sip = sip_only(hops)
+    per_hop = 1e6 / hops
+    print(f"breakdown  : per hop {cpu_full * per_hop:.1f} us CPU = "
+          f"{cpu_sip * per_hop:.1f} us protocol work (simvoip.sip, no simulator) + "
+          f"{(cpu_nogc - cpu_sip) * per_hop:.1f} us simulator (SimPy, links, node adapter, "
+          f"trace) + {(cpu_full - cpu_nogc) * per_hop:.1f} us cyclic GC; bare SimPy "
+          f"{cpu_bare * per_hop:.1f} us")
+    print(f"memory     : {memory_per_endpoint():,.0f} bytes per idle endpoint (node + link)")
+    total, bare = memory_per_transaction()
+    print(f"memory     : {bare:,.0f} bytes per in-flight NICT "
+          f"({total:,.0f} including its 3 trace rows)")
+
+
+if __name__ == "__main__":
+    main()

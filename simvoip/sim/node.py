@@ -1,0 +1,450 @@
+"""The node adapter: bytes in, parser, transaction layer, core; effects out.
+
+A :class:`Node` hosts the transactions of one SIP element and one or more
+*cores* (UA, proxy, registrar, or the test drivers of :mod:`simvoip.sim.driver`).
+It carries out what they return and never decides anything itself:
+
+* received bytes are parsed (:func:`simvoip.sip.parse_message`); a
+  :class:`~simvoip.sip.ParseError` is counted and traced as a ``drop`` with
+  cause ``parse-error``, and the run goes on;
+* a response is matched to a client transaction (RFC 3261 17.1.3, via
+  :func:`~simvoip.sip.transaction.keys.client_key`); a request to a server
+  transaction (17.2.3, :func:`~simvoip.sip.transaction.keys.server_key`), or
+  a new server transaction is created for it (not for ACK, which goes to the
+  core as it is) and the request is handed to the primary core;
+* transaction outputs are executed: ``Send`` via the network, ``StartTimer`` /
+  ``CancelTimer`` as SimPy events keyed by ``(name, key)``, TU events
+  (``ResponseReceived``, ``TimedOut`` ...) go to the core that owns the
+  transaction; ``Terminated`` removes it from the table;
+* core outputs: ``Send(request)`` starts a client transaction for it (not for
+  ACK; and not at all for a core with ``stateless = True``), ``Send(response)``
+  goes through the matching server transaction when there is one, a
+  transaction object is registered and started, timers are armed for the core.
+
+Per-node load: ``capacity`` (messages/s) serves received messages one at a
+time, at most ``queue`` waiting (beyond that: drop ``overload``), and every
+message takes ``processing_delay`` seconds more before the core sees it.
+
+The core interface (duck-typed, see :class:`CoreBase`): ``on_request(request,
+transaction, now)``, ``on_event(transaction, event, now)``,
+``on_response(response, now)`` (a response no transaction matched) and
+``handle_timer(name, key, now)``; each returns a list of effects.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from simvoip.sim.transport import Packet, mtu_requires_tcp, via_to_tcp
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.errors import ParseError, SipError
+from simvoip.sip.headers import MAGIC_COOKIE
+from simvoip.sip.message import Request, Response, parse_message
+from simvoip.sip.transaction.base import Transaction
+from simvoip.sip.transaction.client import (
+    ClientTransaction,
+    InviteClientTransaction,
+    NonInviteClientTransaction,
+)
+from simvoip.sip.transaction.events import Terminated
+from simvoip.sip.transaction.keys import TransactionKey, client_key, server_key
+from simvoip.sip.transaction.server import (
+    InviteServerTransaction,
+    NonInviteServerTransaction,
+    ServerTransaction,
+)
+
+if TYPE_CHECKING:
+    from simvoip.sim.simulation import Simulation
+
+__all__ = ["Node", "CoreBase", "message_meta", "response_address"]
+
+
+class CoreBase:
+    """A core that ignores everything; subclass and override what you need.
+
+    >>> CoreBase().on_request(None, None, 0.0)
+    []
+    """
+
+    #: A stateless core's requests and responses bypass the transaction layer.
+    stateless = False
+
+    def on_request(self, request: Any, transaction: Any, now: float) -> list[Any]:
+        return []
+
+    def on_event(self, transaction: Any, event: Any, now: float) -> list[Any]:
+        return []
+
+    def on_response(self, response: Any, now: float) -> list[Any]:
+        return []
+
+    def handle_timer(self, name: str, key: Hashable, now: float) -> list[Any]:
+        return []
+
+
+def message_meta(message: Request | Response) -> tuple[Any, ...]:
+    """``(method, status, call_id, cseq, branch)`` of a message for the trace.
+
+    >>> from simvoip.sip import parse_message
+    >>> message_meta(parse_message(b"SIP/2.0 200 OK\\r\\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\\r\\n"
+    ...     b"Call-ID: c\\r\\nCSeq: 4 OPTIONS\\r\\n\\r\\n"))
+    ('OPTIONS', 200, 'c', 4, 'z9hG4bK1')
+    """
+    headers = message.headers
+    try:
+        cseq = message.cseq
+        number: int | None = cseq.number
+        cseq_method: str | None = cseq.method
+    except SipError:
+        number = cseq_method = None
+    try:
+        branch = message.branch
+    except SipError:
+        branch = None
+    if isinstance(message, Request):
+        return (message.method, None, headers.get("Call-ID"), number, branch)
+    return (cseq_method, message.status_code, headers.get("Call-ID"), number, branch)
+
+
+def response_address(request: Request) -> Address:
+    """Where responses to ``request`` go (RFC 3261 18.2.2), from its top Via.
+
+    ``maddr`` wins, then ``received``, then the sent-by host; the port is
+    ``rport`` (RFC 3581) when it has a value, else the sent-by port.
+
+    >>> from simvoip.sip import parse_message
+    >>> r = parse_message(b"OPTIONS sip:b SIP/2.0\\r\\nVia: SIP/2.0/TCP alice:5070;branch=z9hG4bK1\\r\\n"
+    ...     b"Call-ID: c\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n")
+    >>> response_address(r)
+    Address(host='alice', port=5070, transport='TCP')
+    """
+    via = request.top_via
+    params = via.params
+    host = params.get("maddr") or params.get("received") or via.host
+    rport = params.get("rport")
+    port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
+    return Address(host, port, via.transport)
+
+
+class Node:
+    """One SIP element (or router) of a :class:`~simvoip.sim.simulation.Simulation`.
+
+    Built by the simulation for every topology node (``sim.nodes[name]``);
+    cores are added with :meth:`add_core` (or ``sim.add_core``).
+
+    >>> from simvoip import Simulation, Topology
+    >>> topo = Topology()
+    >>> topo.add_proxy("proxy", domain="a.example", capacity=100.0, queue=10)
+    >>> node = Simulation(topo).nodes["proxy"]
+    >>> node, node.capacity, node.queue_limit, node.core
+    (<Node proxy (proxy)>, 100.0, 10, None)
+    """
+
+    def __init__(self, sim: Simulation, name: str, attrs: dict[str, Any]) -> None:
+        self.sim = sim
+        self.name = name
+        self.kind: str = attrs["type"]
+        self.attrs = attrs
+        self.domain: str | None = attrs.get("domain")
+        self.processing_delay = float(attrs.get("processing_delay", 0.0))
+        self.capacity: float | None = attrs.get("capacity")
+        self.queue_limit: int | None = attrs.get("queue")
+        self.cores: list[Any] = []
+        self.client_transactions: dict[Hashable, ClientTransaction] = {}
+        self.server_transactions: dict[Hashable, ServerTransaction] = {}
+        self._owner: dict[Hashable, Any] = {}  # transaction key -> core
+        self._meta: dict[Hashable, tuple[Any, ...]] = {}  # transaction key -> request meta
+        # (branch, method) -> server transaction, to route the core's responses (17.2.3).
+        self._server_index: dict[tuple[str, str], ServerTransaction] = {}
+        self._timers: dict[tuple[str, Hashable], tuple[Any, Any]] = {}
+        self._busy_until = 0.0
+        self._backlog: deque[float] = deque()
+        self.parse_errors = 0
+        self.overload_drops = 0
+        self.unhandled = 0
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name} ({self.kind})>"
+
+    @property
+    def core(self) -> Any:
+        """The primary core (gets new requests and stray responses), or ``None``."""
+        return self.cores[0] if self.cores else None
+
+    def add_core(self, core: Any, primary: bool = False) -> None:
+        """Host ``core``; the primary one (first) gets new requests and stray responses."""
+        if primary:
+            self.cores.insert(0, core)
+        else:
+            self.cores.append(core)
+
+    # -- receiving -------------------------------------------------------------------
+    def receive(self, packet: Packet, now: float) -> None:
+        """A packet reached this node: parse, admit (capacity), then process."""
+        network = self.sim.network
+        try:
+            message = parse_message(packet.data)
+        except ParseError:
+            self.parse_errors += 1
+            network.drop(packet, self.name, packet.src, "parse-error")
+            return
+        done = now + self.processing_delay
+        if self.capacity is not None:
+            backlog = self._backlog
+            while backlog and backlog[0] <= now:
+                backlog.popleft()
+            if self.queue_limit is not None and len(backlog) > self.queue_limit:
+                self.overload_drops += 1
+                network.drop(packet, self.name, packet.src, "overload")
+                return
+            start = self._busy_until if self._busy_until > now else now
+            finish = start + 1.0 / self.capacity
+            self._busy_until = finish
+            backlog.append(finish)
+            done = finish + self.processing_delay
+        network.received(packet)
+        if done > now:
+            event = self.sim.env.timeout(done - now)
+            event.callbacks.append(partial(self._process_later, message))
+        else:
+            self.process(message)
+
+    def _process_later(self, message: Request | Response, _event: Any) -> None:
+        self.process(message)
+
+    def process(self, message: Request | Response) -> None:
+        """Match ``message`` to a transaction or hand it to the core."""
+        now = self.sim.env.now
+        if not self.cores:
+            self.unhandled += 1
+            return
+        try:
+            if isinstance(message, Response):
+                self._process_response(message, now)
+            else:
+                self._process_request(message, now)
+        except SipError:
+            # A parsable message with a broken Via/CSeq: counted, never fatal.
+            self.parse_errors += 1
+
+    def _process_response(self, response: Response, now: float) -> None:
+        key = client_key(response)
+        tx = self.client_transactions.get(key) if key is not None else None
+        if tx is None:
+            self.run_core(self.cores[0], self.cores[0].on_response(response, now), now)
+            return
+        before = tx.state
+        self._feed(tx, tx.receive_response(response, now), now, before)
+
+    def _process_request(self, request: Request, now: float) -> None:
+        key = server_key(request)
+        tx = self.server_transactions.get(key)
+        if tx is not None:
+            before = tx.state
+            self._feed(tx, tx.receive_request(request, now), now, before)
+            return
+        core = self.cores[0]
+        if request.method == "ACK" or core.stateless:
+            # RFC 3261 17.2.3: an ACK matching no transaction goes to the TU (2xx ACK).
+            self.run_core(core, core.on_request(request, None, now), now)
+            return
+        config = self.sim.timers
+        new: ServerTransaction
+        if request.method == "INVITE":
+            new = InviteServerTransaction(request, response_address(request), config, now)
+        else:
+            new = NonInviteServerTransaction(request, response_address(request), config, now)
+        self.server_transactions[new.key] = new
+        self._index_server(new)
+        self._owner[new.key] = core
+        self._meta[new.key] = message_meta(request)
+        self._feed(new, new.start(now), now, None)
+        self.run_core(core, core.on_request(request, new, now), now)
+
+    # -- executing outputs -----------------------------------------------------------
+    def _feed(self, tx: Transaction, outputs: list[Any], now: float, before: Any) -> None:
+        """Execute a transaction's outputs; TU events go to its owning core."""
+        key = tx.key
+        if tx.state is not before:
+            self._trace_state(tx, now)
+        core = self._owner.get(key)
+        for out in outputs:
+            if isinstance(out, Send):
+                message = out.message
+                meta = self._meta.get(key) if message is tx.request else None
+                self.send(message, out.destination, meta)
+            elif isinstance(out, StartTimer):
+                self._arm(out, tx)
+            elif isinstance(out, CancelTimer):
+                self._cancel(out.name, out.key)
+            else:
+                if isinstance(out, Terminated):
+                    self._forget(tx)
+                if core is not None:
+                    self.run_core(core, core.on_event(tx, out, now), now)
+
+    def run_core(self, core: Any, effects: Iterable[Any] | None, now: float) -> None:
+        """Execute a core's outputs (see the module docstring)."""
+        for out in effects or ():
+            if isinstance(out, Send):
+                message = out.message
+                if core.stateless:
+                    self.send(message, out.destination)
+                elif isinstance(message, Request):
+                    if message.method == "ACK":
+                        self.send(message, out.destination)
+                    else:
+                        cls = (InviteClientTransaction if message.method == "INVITE"
+                               else NonInviteClientTransaction)
+                        self.start_transaction(
+                            cls(message, out.destination, self.sim.timers, now), core)
+                else:
+                    server = self._server_for(message)
+                    if server is None:
+                        self.send(message, out.destination)
+                    else:
+                        before = server.state
+                        self._feed(server, server.send_response(message, now), now, before)
+            elif isinstance(out, StartTimer):
+                self._arm(out, core)
+            elif isinstance(out, CancelTimer):
+                self._cancel(out.name, out.key)
+            elif isinstance(out, Transaction):
+                self.start_transaction(out, core)
+            else:
+                raise TypeError(f"{self.name}: a core returned {out!r}, not an effect")
+
+    def start_transaction(self, tx: Transaction, core: Any) -> None:
+        """Register ``tx`` as owned by ``core`` and start it."""
+        table: dict[Hashable, Any] = (
+            self.client_transactions if isinstance(tx, ClientTransaction)
+            else self.server_transactions
+        )
+        table[tx.key] = tx
+        if isinstance(tx, ServerTransaction):
+            self._index_server(tx)
+        self._owner[tx.key] = core
+        self._meta[tx.key] = message_meta(tx.request)
+        self._feed(tx, tx.start(self.sim.env.now), self.sim.env.now, None)
+
+    def _server_for(self, response: Response) -> ServerTransaction | None:
+        """The server transaction ``response`` belongs to (RFC 3261 17.2.3 key of its Via)."""
+        try:
+            via = response.top_via
+            method = response.cseq.method
+        except SipError:
+            return None
+        branch = via.branch
+        if branch and branch.startswith(MAGIC_COOKIE):
+            tx = self._server_index.get((branch, method))
+            if tx is not None and tx.request.top_via.sent_by == via.sent_by:
+                return tx
+            return None
+        try:  # RFC 2543 peer: the full legacy key, from a request-shaped probe
+            key = server_key(Request(method, "sip:invalid", response.headers))
+        except SipError:
+            return None
+        return self.server_transactions.get(key)
+
+    def _index_server(self, tx: ServerTransaction) -> None:
+        key = tx.key
+        if isinstance(key, TransactionKey):
+            self._server_index[(key.branch, key.method)] = tx
+
+    def _forget(self, tx: Transaction) -> None:
+        table: dict[Hashable, Any] = (
+            self.client_transactions if isinstance(tx, ClientTransaction)
+            else self.server_transactions
+        )
+        if table.get(tx.key) is tx:
+            del table[tx.key]
+            self._owner.pop(tx.key, None)
+            self._meta.pop(tx.key, None)
+            key = tx.key
+            if isinstance(key, TransactionKey) and self._server_index.get(
+                    (key.branch, key.method)) is tx:
+                del self._server_index[(key.branch, key.method)]
+
+    def transport_error(self, message: Request | Response, now: float) -> None:
+        """The transport failed to deliver ``message`` (RFC 3261 17.1.4, 17.2.4)."""
+        tx: Transaction | None
+        if isinstance(message, Request):
+            key = client_key(message)
+            tx = self.client_transactions.get(key) if key is not None else None
+        else:
+            tx = next((t for t in self.server_transactions.values()
+                       if t.last_response is message), None)
+        if tx is not None:
+            before = tx.state
+            self._feed(tx, tx.transport_error(now, "connection failed"), now, before)
+
+    # -- sending ---------------------------------------------------------------------
+    def send(self, message: Request | Response, destination: Address,
+             meta: tuple[Any, ...] | None = None) -> None:
+        """Encode ``message`` and put it on the wire towards ``destination``."""
+        sim = self.sim
+        network = sim.network
+        now = sim.env.now
+        if meta is None:
+            meta = message_meta(message)
+        data = message.encode()
+        dst = sim.topology.resolve(destination.host)
+        transport = "tcp" if destination.reliable else "udp"
+        if dst is None:
+            packet = network.new_packet(self.name, destination.host, data, transport, meta, now)
+            network.drop(packet, self.name, destination.host, "unresolved")
+            return
+        cause = None
+        if (transport == "udp" and isinstance(message, Request)
+                and mtu_requires_tcp(len(data), network.path_mtu(self.name, dst))):
+            # RFC 3261 18.1.1: large requests MUST use a congestion-controlled transport.
+            transport, data, cause = "tcp", via_to_tcp(data), "mtu-tcp"
+        packet = network.new_packet(self.name, dst, data, transport, meta, now)
+        packet.message = message
+        network.send(packet, cause)
+
+    # -- timers ----------------------------------------------------------------------
+    def _arm(self, start: StartTimer, owner: Any) -> None:
+        # Timer names may be str-valued enums (simvoip.sip.transaction.Timer): key by the text.
+        name = start.name
+        slot = (getattr(name, "value", name), start.key)
+        env = self.sim.env
+        delay = start.at - env.now
+        event = env.timeout(delay if delay > 0.0 else 0.0)
+        self._timers[slot] = (event, owner)
+        event.callbacks.append(partial(self._fire, slot))
+
+    def _cancel(self, name: str, key: Hashable) -> None:
+        self._timers.pop((getattr(name, "value", name), key), None)
+
+    def _fire(self, slot: tuple[str, Hashable], event: Any) -> None:
+        current = self._timers.get(slot)
+        if current is None or current[0] is not event:
+            return  # cancelled or re-armed since
+        del self._timers[slot]
+        name, key = slot
+        owner = current[1]
+        now = self.sim.env.now
+        if isinstance(owner, Transaction):
+            meta = self._meta.get(owner.key) or message_meta(owner.request)
+            self.sim.trace.records.append((
+                now, "timer", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
+                meta[4], name, None, None, None, None))
+            if not owner.terminated:
+                before = owner.state
+                self._feed(owner, owner.handle_timer(name, now), now, before)
+        else:
+            self.sim.trace.record(now, "timer", self.name, None, cause=name,
+                                  branch=getattr(key, "branch", None))
+            self.run_core(owner, owner.handle_timer(name, key, now), now)
+
+    def _trace_state(self, tx: Transaction, now: float) -> None:
+        meta = self._meta.get(tx.key) or message_meta(tx.request)
+        self.sim.trace.records.append((
+            now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
+            meta[4], tx.state.value, None, None, None, None))
+

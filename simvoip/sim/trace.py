@@ -1,0 +1,127 @@
+"""The trace of a run: one cheap tuple per send, recv, drop, timer and state event.
+
+Columns (ARCHITECTURE.md, "Trace schema"), plus two of simvoip.sim's own:
+
+``time`` (simulated s), ``event`` (send/recv/drop/timer/state), ``node``,
+``peer``, ``kind`` (sip/rtp/rtcp), ``transport`` (udp/tcp), ``method``,
+``status``, ``call_id``, ``cseq``, ``branch``, ``cause``, ``size`` (bytes of
+the encoded message), ``data`` (the bytes), ``packet`` (id of one copy on the
+wire: every ``send`` row's id ends in exactly one ``recv`` or ``drop`` row, or
+is still in flight when the run stops) and ``link`` (the link that dropped it).
+
+``kind`` is ``sip`` for messages and transaction events, and ``link`` for
+the ``state`` rows of scheduled faults (``link-down``, ``link-up``,
+``delay-spike``, ``delay-normal``; ``node``/``peer`` are the link's ends).
+``cause`` holds the drop cause (``loss``, ``queue``, ``red``, ``link-down``,
+``no-route``, ``mtu``, ``overload``, ``parse-error``, ``transport-error``,
+``unresolved``), the timer name on ``timer`` rows, the new state on ``state``
+rows, and on ``send`` rows a note such as ``duplicate`` or ``mtu-tcp`` (RFC
+3261 18.1.1 moved the request to TCP).
+
+>>> t = Trace()
+>>> t.record(0.0, "send", "alice", "bob", size=3, data=b"abc", packet=1)
+>>> t.record(0.01, "recv", "bob", "alice", size=3, data=b"abc", packet=1)
+>>> df = t.to_dataframe()
+>>> list(df["event"]), len(t)
+(['send', 'recv'], 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Trace", "TraceRecord", "COLUMNS", "EVENTS"]
+
+EVENTS = ("send", "recv", "drop", "timer", "state")
+
+
+class TraceRecord(NamedTuple):
+    """One trace row (a tuple: cheap to create and keep by the million)."""
+
+    time: float
+    event: str
+    node: str
+    peer: str | None
+    kind: str
+    transport: str | None
+    method: str | None
+    status: int | None
+    call_id: str | None
+    cseq: int | None
+    branch: str | None
+    cause: str | None
+    size: int | None
+    data: bytes | None
+    packet: int | None
+    link: str | None
+
+
+COLUMNS = TraceRecord._fields
+
+
+class Trace:
+    """An append-only list of rows in simulated-time order.
+
+    ``records`` holds plain tuples in :data:`COLUMNS` order: exact tuples of
+    atoms are untracked by Python's cyclic garbage collector, so millions of
+    rows cost memory but no collection time. :meth:`rows` and iteration give
+    them as :class:`TraceRecord` named tuples.
+    """
+
+    __slots__ = ("records",)
+
+    def __init__(self) -> None:
+        self.records: list[tuple[Any, ...]] = []
+
+    def record(
+        self, time: float, event: str, node: str, peer: str | None = None, *,
+        kind: str = "sip", transport: str | None = None, method: str | None = None,
+        status: int | None = None, call_id: str | None = None, cseq: int | None = None,
+        branch: str | None = None, cause: str | None = None, size: int | None = None,
+        data: bytes | None = None, packet: int | None = None, link: str | None = None,
+    ) -> None:
+        """Append one row."""
+        self.records.append((
+            time, event, node, peer, kind, transport, method, status, call_id, cseq,
+            branch, cause, size, data, packet, link,
+        ))
+
+    def rows(self) -> list[TraceRecord]:
+        """All rows as :class:`TraceRecord` named tuples."""
+        make = TraceRecord._make
+        return [make(r) for r in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        return map(TraceRecord._make, self.records)
+
+    def where(self, **match: Any) -> list[TraceRecord]:
+        """Rows whose named columns equal the given values.
+
+        >>> t = Trace(); t.record(1.0, "timer", "a", cause="E")
+        >>> [r.time for r in t.where(event="timer", cause="E")]
+        [1.0]
+        """
+        idx = [(COLUMNS.index(k), v) for k, v in match.items()]
+        return [TraceRecord._make(r) for r in self.records if all(r[i] == v for i, v in idx)]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """A pandas DataFrame ordered by simulated time (stable), one row per event.
+
+        ``status``, ``cseq``, ``size`` and ``packet`` are nullable integers
+        (``<NA>`` where empty); empty text cells are missing values (``isna()``).
+        """
+        import pandas as pd
+
+        df = pd.DataFrame.from_records(self.records, columns=list(COLUMNS))
+        for col in ("status", "cseq", "size", "packet"):
+            df[col] = df[col].astype("Int64")
+        df["time"] = df["time"].astype(float)
+        df = df.sort_values("time", kind="stable", ignore_index=True)
+        return df

@@ -1,0 +1,329 @@
+"""Simulated UDP and TCP over the topology's links, carrying real encoded bytes.
+
+:class:`Network` moves a :class:`Packet` hop by hop along the current
+shortest path (recomputed when a link goes down or comes back); each hop's
+:class:`~simvoip.sim.link.LinkDirection` decides queueing, loss, delay and
+duplication. Routers forward; the destination node gets the bytes.
+
+* **UDP**: datagrams; a hop that loses one drops it for good (traced
+  ``drop`` with the hop's cause); a datagram larger than a link's MTU is
+  dropped with cause ``mtu``. RFC 3261 18.1.1 is applied on send: a request
+  within 200 bytes of the path MTU (or over 1300 bytes when a link on the path
+  has no known MTU) goes over TCP instead; the top Via says so and the
+  ``send`` row carries cause ``mtu-tcp``.
+* **TCP**: one connection per ordered node pair, opened with one round trip
+  (sum of propagation delays, there and back) before the first message.
+  Messages arrive in order: a loss is retransmitted from the sender after a
+  retransmission timeout that doubles (RFC 6298: initial 1 s), so loss shows
+  up only as extra delay and head-of-line blocking. After ``tcp_max_retries``
+  retransmissions the connection fails: the message is traced as a drop with
+  cause ``transport-error`` and the sending node is told (RFC 3261 17.1.4).
+
+Wire size used for serialisation adds IPv4+UDP (28) or IPv4+TCP (40) header
+bytes; the trace's ``size`` is the SIP message length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from simvoip.sim.link import LinkDirection
+from simvoip.sim.topology import Topology, Weight
+
+if TYPE_CHECKING:
+    import simpy
+
+    from simvoip.sim.trace import Trace
+
+__all__ = ["Packet", "Network", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp", "via_to_tcp"]
+
+UDP_OVERHEAD = 28
+TCP_OVERHEAD = 40
+#: RFC 6298 2.1: initial RTO of 1 s; doubled on each retransmission (5.5).
+TCP_INITIAL_RTO = 1.0
+
+_VIA_UDP = re.compile(r"^(\s*SIP\s*/\s*2\.0\s*/\s*)UDP", re.IGNORECASE)
+
+
+def mtu_requires_tcp(size: int, path_mtu: int | None) -> bool:
+    """RFC 3261 18.1.1: must a request of ``size`` bytes go over a congestion-controlled transport?
+
+    "If a request is within 200 bytes of the path MTU, or if it is larger
+    than 1300 bytes and the path MTU is unknown, the request MUST be sent
+    using an RFC 2914 congestion controlled transport protocol, such as TCP."
+
+    >>> mtu_requires_tcp(1200, 1500), mtu_requires_tcp(1301, 1500), mtu_requires_tcp(1301, None)
+    (False, True, True)
+    >>> mtu_requires_tcp(1250, None), mtu_requires_tcp(9100, 9216)
+    (False, True)
+    """
+    if path_mtu is None:
+        return size > 1300
+    return size > path_mtu - 200
+
+
+def via_to_tcp(data: bytes) -> bytes:
+    """Rewrite the transport of the top Via from UDP to TCP (RFC 3261 18.1.1, last sentence).
+
+    >>> via_to_tcp(b"M u SIP/2.0\\r\\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\\r\\n\\r\\n")
+    b'M u SIP/2.0\\r\\nVia: SIP/2.0/TCP a;branch=z9hG4bK1\\r\\n\\r\\n'
+    """
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    for i, line in enumerate(lines[1:], start=1):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in (b"via", b"v"):
+            text = value.decode("utf-8", "replace")
+            lines[i] = name + b":" + _VIA_UDP.sub(r"\1TCP", text, count=1).encode("utf-8")
+            break
+    return b"\r\n".join(lines) + sep + body
+
+
+class Packet:
+    """One copy of a message on the wire (duplicates are new packets)."""
+
+    __slots__ = ("packet", "src", "dst", "data", "size", "transport", "meta", "sent_at",
+                 "conn", "seq", "attempt", "message")
+
+    def __init__(self, packet: int, src: str, dst: str, data: bytes, transport: str,
+                 meta: tuple[Any, ...], sent_at: float) -> None:
+        self.packet = packet
+        self.src = src
+        self.dst = dst
+        self.data = data
+        self.size = len(data)
+        self.transport = transport
+        self.meta = meta  # (method, status, call_id, cseq, branch)
+        self.sent_at = sent_at
+        self.conn: _Connection | None = None
+        self.seq = 0
+        self.attempt = 0
+        self.message: Any = None  # the sent message object (for transport-error reports)
+
+
+class _Connection:
+    """A TCP connection between two nodes: shared set-up, one byte stream per direction."""
+
+    __slots__ = ("open_at", "next_seq", "next_deliver", "pending", "failed")
+
+    def __init__(self, open_at: float) -> None:
+        self.open_at = open_at
+        self.next_seq: dict[str, int] = {}  # sending node -> next sequence number
+        self.next_deliver: dict[str, int] = {}  # sending node -> next to deliver
+        self.pending: dict[tuple[str, int], Packet] = {}
+        self.failed = False
+
+
+class Network:
+    """Links, routes and packets of one simulation.
+
+    ``deliver(packet, now)`` is called when a packet reaches its destination
+    node; ``transport_failed(packet, now)`` when a TCP connection gives up.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, topology: Topology, trace: Trace,
+        directions: dict[tuple[str, str], LinkDirection], *, weight: Weight = "delay",
+        tcp_max_retries: int = 5,
+    ) -> None:
+        self.env = env
+        self.topology = topology
+        self.trace = trace
+        self.directions = directions
+        self.weight = weight
+        self.tcp_max_retries = tcp_max_retries
+        self.down: dict[tuple[str, str], bool] = {}
+        self.in_flight: dict[int, Packet] = {}
+        self.connections: dict[tuple[str, str], _Connection] = {}  # sorted node pair
+        self._routes: dict[tuple[str, str], list[str] | None] = {}
+        self._mtus: dict[tuple[str, str], int | None] = {}
+        self._next_packet = 0
+        self.deliver: Callable[[Packet, float], None] = lambda packet, now: None
+        self.transport_failed: Callable[[Packet, float], None] = lambda packet, now: None
+
+    # -- routing ---------------------------------------------------------------------
+    def set_link_up(self, a: str, b: str, up: bool) -> None:
+        """Take a link down or bring it back; routes are recomputed."""
+        for u, v in ((a, b), (b, a)):
+            self.directions[(u, v)].up = up
+        ends = tuple(self.topology.graph.edges[a, b]["ends"])
+        if up:
+            self.down.pop(ends, None)  # type: ignore[arg-type]
+        else:
+            self.down[ends] = True  # type: ignore[index]
+        self._routes.clear()
+        self._mtus.clear()
+
+    def route(self, src: str, dst: str) -> list[str] | None:
+        key = (src, dst)
+        if key not in self._routes:
+            self._routes[key] = self.topology.shortest_path(src, dst, self.weight, self.down)
+        return self._routes[key]
+
+    def path_mtu(self, src: str, dst: str) -> int | None:
+        """Smallest MTU along the current route (``None``: some link's MTU is unknown)."""
+        key = (src, dst)
+        if key not in self._mtus:
+            self._mtus[key] = self._path_mtu(src, dst)
+        return self._mtus[key]
+
+    def _path_mtu(self, src: str, dst: str) -> int | None:
+        path = self.route(src, dst) or [src, dst]
+        mtus = [self.directions[(u, v)].params.mtu
+                for u, v in zip(path, path[1:], strict=False) if (u, v) in self.directions]
+        if not mtus or any(m is None for m in mtus):
+            return None
+        return min(m for m in mtus if m is not None)
+
+    def one_way_delay(self, src: str, dst: str) -> float:
+        path = self.route(src, dst) or [src]
+        return sum(self.directions[(u, v)].params.delay for u, v in zip(path, path[1:], strict=False))
+
+    # -- sending ---------------------------------------------------------------------
+    def new_packet(self, src: str, dst: str, data: bytes, transport: str,
+                   meta: tuple[Any, ...], now: float) -> Packet:
+        self._next_packet += 1
+        return Packet(self._next_packet, src, dst, data, transport, meta, now)
+
+    def send(self, packet: Packet, cause: str | None = None) -> None:
+        """Trace the ``send`` row and put ``packet`` on the wire."""
+        now = self.env.now
+        self._trace(packet, now, "send", packet.src, packet.dst, cause, None)
+        self.in_flight[packet.packet] = packet
+        if packet.transport == "tcp":
+            self._tcp_send(packet, now)
+        else:
+            self._hop(packet, packet.src, now)
+
+    def send_direct(self, packet: Packet) -> None:
+        """Hand ``packet`` to its destination now, bypassing links (injected bytes)."""
+        now = self.env.now
+        self._trace(packet, now, "send", packet.src, packet.dst, "injected", None)
+        self.in_flight[packet.packet] = packet
+        self.deliver(packet, now)
+
+    def _trace(self, p: Packet, now: float, event: str, node: str, peer: str,
+               cause: str | None, link: str | None) -> None:
+        m = p.meta
+        self.trace.records.append((now, event, node, peer, "sip", p.transport, m[0], m[1], m[2],
+                                   m[3], m[4], cause, p.size, p.data, p.packet, link))
+
+    def drop(self, packet: Packet, node: str, peer: str, cause: str,
+             link: str | None = None) -> None:
+        """Trace the end of ``packet`` as a drop."""
+        self.in_flight.pop(packet.packet, None)
+        self._trace(packet, self.env.now, "drop", node, peer, cause, link)
+
+    def received(self, packet: Packet) -> None:
+        """Trace the end of ``packet`` as received at its destination."""
+        self.in_flight.pop(packet.packet, None)
+        self._trace(packet, self.env.now, "recv", packet.dst, packet.src, None, None)
+
+    def _hop(self, packet: Packet, at: str, now: float) -> None:
+        if at == packet.dst:
+            self.deliver(packet, now)
+            return
+        path = self.route(at, packet.dst)
+        if path is None:
+            full = self.topology.shortest_path(at, packet.dst, self.weight)
+            self._lost(packet, at, "link-down" if full is not None else "no-route", None, now)
+            return
+        nxt = path[1]
+        direction = self.directions[(at, nxt)]
+        reliable = packet.transport == "tcp"
+        overhead = TCP_OVERHEAD if reliable else UDP_OVERHEAD
+        cause, arrival, duplicate = direction.transmit(packet.size + overhead, now, not reliable)
+        if cause is not None:
+            self._lost(packet, at, cause, direction.name, now)
+            return
+        self._schedule(arrival - now, self._arrive, packet, nxt)
+        if duplicate is not None and not reliable:
+            # A duplicated datagram is a new packet from here on.
+            copy = self.new_packet(packet.src, packet.dst, packet.data, packet.transport,
+                                   packet.meta, now)
+            self._trace(copy, now, "send", packet.src, packet.dst, "duplicate", direction.name)
+            self.in_flight[copy.packet] = copy
+            self._schedule(duplicate - now, self._arrive, copy, nxt)
+
+    def _schedule(self, delay: float, fn: Callable[[Packet, str, Any], None], packet: Packet,
+                  node: str) -> None:
+        event = self.env.timeout(delay if delay > 0 else 0.0)
+        event.callbacks.append(partial(fn, packet, node))
+
+    def _arrive(self, packet: Packet, node: str, _event: Any = None) -> None:
+        if packet.transport == "tcp" and node == packet.dst:
+            self._tcp_arrive(packet)
+        else:
+            self._hop(packet, node, self.env.now)
+
+    def _lost(self, packet: Packet, at: str, cause: str, link: str | None, now: float) -> None:
+        if packet.transport == "tcp":
+            self._tcp_retransmit(packet, now)
+        else:
+            self.drop(packet, packet.src, packet.dst, cause, link)
+
+    # -- TCP -------------------------------------------------------------------------
+    def _tcp_send(self, packet: Packet, now: float) -> None:
+        # RFC 3261 18.2.2: responses go back on the connection the request came on,
+        # so one connection serves both directions of a node pair.
+        key = (packet.src, packet.dst) if packet.src < packet.dst else (packet.dst, packet.src)
+        conn = self.connections.get(key)
+        if conn is None or conn.failed:
+            # Three-way handshake: data leaves one round trip after the SYN.
+            rtt = 2.0 * self.one_way_delay(packet.src, packet.dst)
+            conn = _Connection(now + rtt)
+            self.connections[key] = conn
+        packet.conn = conn
+        packet.seq = conn.next_seq.get(packet.src, 0)
+        conn.next_seq[packet.src] = packet.seq + 1
+        start = conn.open_at - now
+        if start > 0:
+            self._schedule(start, self._resend, packet, packet.src)
+        else:
+            self._hop(packet, packet.src, now)
+
+    def _tcp_retransmit(self, packet: Packet, now: float) -> None:
+        conn = packet.conn
+        assert conn is not None
+        if conn.failed:
+            return
+        if packet.attempt >= self.tcp_max_retries:
+            self._tcp_fail(packet, conn)
+            return
+        # RFC 6298 5.5: the retransmission timer backs off by doubling.
+        wait = TCP_INITIAL_RTO * (2 ** packet.attempt)
+        packet.attempt += 1
+        self._schedule(wait, self._resend, packet, packet.src)
+
+    def _resend(self, packet: Packet, node: str, _event: Any = None) -> None:
+        self._hop(packet, node, self.env.now)
+
+    def _tcp_fail(self, packet: Packet, conn: _Connection) -> None:
+        conn.failed = True
+        a, b = packet.src, packet.dst
+        key = (a, b) if a < b else (b, a)
+        if self.connections.get(key) is conn:
+            del self.connections[key]
+        victims = [p for p in self.in_flight.values() if p.conn is conn]
+        for p in victims:
+            self.drop(p, p.src, p.dst, "transport-error")
+        for p in victims:
+            self.transport_failed(p, self.env.now)
+
+    def _tcp_arrive(self, packet: Packet) -> None:
+        conn = packet.conn
+        assert conn is not None
+        if conn.failed:
+            return
+        src = packet.src
+        conn.pending[(src, packet.seq)] = packet
+        # In order only: a later message waits for the lost one (head-of-line blocking).
+        nxt = conn.next_deliver.get(src, 0)
+        while (src, nxt) in conn.pending:
+            ready = conn.pending.pop((src, nxt))
+            nxt += 1
+            conn.next_deliver[src] = nxt
+            self.deliver(ready, self.env.now)
