@@ -1,0 +1,80 @@
+"""Response contexts of a stateful proxy and the best-response rule of RFC 3261 16.7.
+
+>>> from simvoip.sip.message import Response
+>>> picks = [Response(486), Response(404), Response(302)]
+>>> best_response(picks).status_code
+302
+>>> best_response([Response(486), Response(603), Response(408)]).status_code
+603
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simvoip.sip.message import Request, Response
+from simvoip.sip.transaction.client import ClientTransaction
+from simvoip.sip.transaction.server import ServerTransaction
+
+__all__ = ["Branch", "ResponseContext", "best_response"]
+
+
+@dataclass(slots=True)
+class Branch:
+    """One forwarded copy of the request (a client transaction) and what it got back."""
+
+    index: int
+    target: str
+    tx: ClientTransaction
+    final: Response | None = None
+    provisional: bool = False
+    cancel_sent: bool = False
+    cancel_pending: bool = False
+    terminated: bool = False
+    #: Timer C fired: the branch was cancelled by this proxy, not by the caller.
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
+class ResponseContext:
+    """RFC 3261 16.6/16.7: the server transaction, the targets left and the branches."""
+
+    id: int
+    server: ServerTransaction
+    request: Request
+    targets: list[str]
+    loop: str
+    branches: list[Branch] = field(default_factory=list)
+    final_sent: bool = False
+    cancelled: bool = False
+
+    def sequential_next(self, forking: str) -> bool:
+        return forking == "sequential" and self.request.method == "INVITE"
+
+
+def best_response(responses: list[Response]) -> Response | None:
+    """RFC 3261 16.7 step 6: a 6xx if any, else one of the lowest class; 401/407 are
+    preferred within 4xx (so a challenge reaches the UAC), earliest first otherwise.
+
+    A 2xx never waits for this choice (it is forwarded at once) but ranks first here.
+    """
+    finals = [r for r in responses if r.status_code >= 200]
+    if not finals:
+        return None
+    twos = [r for r in finals if r.status_code < 300]
+    if twos:
+        return twos[0]
+    six = [r for r in finals if r.status_code >= 600]
+    if six:
+        return six[0]
+    lowest = min(r.status_code // 100 for r in finals)
+    same = [r for r in finals if r.status_code // 100 == lowest]
+    if lowest == 4:
+        for r in same:
+            if r.status_code in (401, 407):
+                return r
+        # 408 (our own timeouts) only when nothing better came back.
+        real = [r for r in same if r.status_code != 408]
+        if real:
+            return real[0]
+    return same[0]

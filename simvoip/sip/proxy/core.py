@@ -1,0 +1,612 @@
+"""The proxy core (RFC 3261 section 16), stateful or stateless, with an optional registrar.
+
+Sans-I/O like the UA: ``receive(message, source, now)``,
+``handle_timer(name, key, now)``, outputs are effects (Send, StartTimer,
+CancelTimer). A stateful proxy keeps a *response context* per INVITE/
+non-INVITE server transaction with one *branch* (client transaction) per
+target, forwards provisional and 2xx responses at once, picks the best final
+response (16.7), propagates CANCEL (16.10) and guards INVITE branches with
+Timer C (16.8). Stateless mode (16.11) forwards every message without
+transactions.
+
+>>> import random
+>>> from simvoip.sip.location import LocationService
+>>> p = Proxy(ProxyConfig(host="ss1.atlanta.example.com", domain="atlanta.example.com"),
+...           random.Random(0), LocationService())
+>>> p.transaction_count, p.context_count
+(0, 0)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from simvoip.sip.dialog import next_hop
+from simvoip.sip.digest import DigestServer
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.errors import ParseError, RemoteProtocolError
+from simvoip.sip.location import LocationService, aor_of
+from simvoip.sip.message import Request, Response
+from simvoip.sip.proxy.context import Branch, ResponseContext, best_response
+from simvoip.sip.proxy.routing import (
+    detect_loop,
+    forward_copy,
+    loop_hash,
+    preprocess_routes,
+    routes_of,
+    stateful_branch,
+    validate,
+)
+from simvoip.sip.proxy.stateless import pop_via as _pop_via
+from simvoip.sip.proxy.stateless import stateless_request
+from simvoip.sip.registrar import Registrar
+from simvoip.sip.transaction.builders import make_cancel
+from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
+from simvoip.sip.transaction.events import ResponseReceived, Terminated, TimedOut, TransportFailed
+from simvoip.sip.transaction.server import ServerTransaction
+from simvoip.sip.transaction.timers import TimerConfig
+from simvoip.sip.ua.messages import make_response, new_tag
+from simvoip.sip.ua.transactions import (
+    TransactionTable,
+    response_address,
+    stamp_received,
+)
+from simvoip.sip.uri import SipUri
+
+__all__ = ["Proxy", "ProxyConfig", "ProxyTimerKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyConfig:
+    """Identity and policy of a proxy.
+
+    Parameters
+    ----------
+    host : str
+        The proxy's own host name (Via sent-by, Record-Route URI).
+    domain : str
+        The domain it is responsible for: Request-URIs in it go to the location service.
+    record_route : bool
+        Insert ``Record-Route: <sip:host;lr>`` in dialog-creating requests (16.6 item 4).
+    stateful : bool
+        Transaction-stateful (16.2-16.10) or stateless (16.11).
+    forking : str
+        ``"parallel"`` or ``"sequential"`` (16.6, 16.7).
+    timer_c : float
+        INVITE branch timeout, more than 3 minutes (16.8).
+    sequential_timeout : float or None
+        In sequential forking, give each target this long before CANCELling it and
+        trying the next one (``None``: only a final response moves on).
+    supported : tuple of str
+        Option tags accepted in Proxy-Require (16.3 item 5).
+    auth_scope : str
+        With an authenticator: ``"local"`` challenges requests from users of our domain,
+        ``"all"`` every new request (RFC 3665 3.3: both proxies challenge).
+    """
+
+    host: str
+    domain: str
+    port: int = 5060
+    transport: str = "UDP"
+    record_route: bool = True
+    stateful: bool = True
+    forking: str = "parallel"
+    timer_c: float = 180.5
+    sequential_timeout: float | None = None
+    supported: tuple[str, ...] = ()
+    auth_scope: str = "local"
+    timers: TimerConfig = field(default_factory=TimerConfig)
+
+    @property
+    def sent_by(self) -> str:
+        return self.host if self.port == 5060 else f"{self.host}:{self.port}"
+
+    @property
+    def record_route_uri(self) -> str:
+        return f"<sip:{self.sent_by};lr>"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTimerKey:
+    """Key of a proxy core timer (Timer C per branch, sequential forking step)."""
+
+    context: int
+    branch: int
+    kind: str
+
+
+class Proxy:
+    """A SIP proxy for one domain, with its registrar when given one.
+
+    Parameters
+    ----------
+    config : ProxyConfig
+        Host, domain, routing policy.
+    rng : random.Random
+        Branch random parts and response tags.
+    location : LocationService, optional
+        Where Request-URIs of ``config.domain`` are looked up (16.5).
+    registrar : Registrar, optional
+        Handles REGISTER addressed to this domain or host.
+    authenticator : DigestServer, optional
+        Challenges requests from users of our domain with 407 (RFC 3261 22.3).
+    """
+
+    def __init__(self, config: ProxyConfig, rng: random.Random,
+                 location: LocationService | None = None, registrar: Registrar | None = None,
+                 authenticator: DigestServer | None = None) -> None:
+        self.config = config
+        self.rng = rng
+        self.location = location if location is not None else LocationService()
+        self.registrar = registrar
+        self.authenticator = authenticator
+        self.transactions = TransactionTable(config.timers)
+        self._contexts: dict[int, ResponseContext] = {}
+        self._by_server: dict[Any, int] = {}
+        self._by_client: dict[Any, tuple[int, int]] = {}
+        self._cancels: dict[Any, int] = {}
+        self._next_context = 0
+        #: Counters for tests and traces (16.3 rejections, stateless forwards ...).
+        self.stats: dict[str, int] = {}
+
+    # -- introspection --------------------------------------------------------------------
+
+    @property
+    def transaction_count(self) -> int:
+        return len(self.transactions)
+
+    @property
+    def context_count(self) -> int:
+        return len(self._contexts)
+
+    def _count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def receive(self, message: Request | Response, source: Address, now: float) -> list[Any]:
+        out: list[Any] = []
+        try:
+            if isinstance(message, Response):
+                self._receive_response(message, now, out)
+            else:
+                self._receive_request(stamp_received(message, source), now, out)
+        except RemoteProtocolError:
+            self._count("dropped")
+        return out
+
+    def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
+        out: list[Any] = []
+        if self.transactions.owns_timer(key):
+            tx, outputs = self.transactions.handle_timer(name, key, now)
+            if tx is not None:
+                self._absorb(tx, outputs, now, out)
+        elif isinstance(key, ProxyTimerKey):
+            ctx = self._contexts.get(key.context)
+            if ctx is not None and key.branch < len(ctx.branches):
+                self._branch_timer(ctx, ctx.branches[key.branch], key.kind, now, out)
+        return out
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _receive_request(self, request: Request, now: float, out: list[Any]) -> None:
+        cfg = self.config
+        if not cfg.stateful:
+            self._stateless_request(request, now, out)
+            return
+        if request.method == "ACK":
+            tx = self.transactions.find_server(request)
+            if tx is not None:
+                self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+            else:
+                # An ACK for a 2xx: no transaction of ours; forward it statelessly (16.10... 16.11).
+                self._stateless_request(request, now, out)
+            return
+        tx = self.transactions.find_server(request)
+        if tx is not None:
+            self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+            return
+        if request.method == "CANCEL":
+            self._receive_cancel(request, now, out)
+            return
+        status, extra = self._check(request, now)
+        if status is None and request.method == "REGISTER" and self._is_registrar_for(request):
+            server, outputs = self.transactions.start_server(request, now)
+            self._absorb(server, outputs, now, out)
+            assert self.registrar is not None
+            response = self.registrar.handle_register(request, now)
+            self._absorb(server, self.transactions.send_response(server, response, now), now, out)
+            return
+        targets: list[str] = []
+        if status is None:
+            forwarded = preprocess_routes(self._strip_own_credentials(request),
+                                          host=cfg.host, port=cfg.port)
+            targets, status = self._targets(forwarded, now)
+            extra = []
+        # RFC 3261 16.2: a stateful proxy answers INVITE with 100 Trying itself (the
+        # server transaction does that on start) unless it answers at once anyway.
+        server, trying = self.transactions.start_server(request, now,
+                                                        auto_trying=status is None)
+        self._absorb(server, [o for o in trying if not isinstance(o, Send)], now, out)
+        if status is not None:
+            self._count(f"rejected-{status}")
+            self._reply(server, status, now, out, extra=extra)
+            return
+        ctx_id = self._next_context
+        self._next_context += 1
+        ctx = ResponseContext(ctx_id, server, forwarded, targets, loop_hash(request))
+        self._contexts[ctx_id] = ctx
+        self._by_server[server.key] = ctx_id
+        try:
+            if cfg.forking == "sequential" and request.method == "INVITE":
+                self._try_next(ctx, now, out)
+            else:
+                while ctx.targets:
+                    self._fork(ctx, ctx.targets.pop(0), now, out)
+        except RemoteProtocolError as exc:
+            # A Route or target URI we cannot use: answer rather than leave the server
+            # transaction hanging.
+            if not ctx.branches:
+                del self._contexts[ctx_id]
+                del self._by_server[server.key]
+                self._absorb(server, trying, now, out)
+                self._reply(server, exc.status_code or 400, now, out)
+                return
+        # The 100 Trying goes out after the forwarded request (the order of RFC 3665).
+        self._absorb(server, [o for o in trying if isinstance(o, Send)], now, out)
+
+    def _check(self, request: Request, now: float) -> tuple[int | None, list[tuple[str, str]]]:
+        cfg = self.config
+        status, extra = validate(request, host=cfg.host, port=cfg.port, supported=cfg.supported)
+        if status is not None:
+            return status, extra
+        if detect_loop(request, host=cfg.host, port=cfg.port):
+            # RFC 3261 16.3 item 4: the request has been here before with the same
+            # Request-URI, tags and CSeq: a loop, not a spiral.
+            return 482, []
+        if self._needs_authentication(request):
+            assert self.authenticator is not None
+            check = self.authenticator.check_request(request, now, proxy=True)
+            if check.status is not None:
+                return check.status, [check.header] if check.header else []
+        return None, []
+
+    def _needs_authentication(self, request: Request) -> bool:
+        if self.authenticator is None or request.method in ("ACK", "CANCEL", "REGISTER"):
+            return False
+        if request.to.tag:
+            return False
+        if self.config.auth_scope == "all":
+            return True
+        try:
+            return SipUri.parse(request.from_.uri).host.lower() == self.config.domain.lower()
+        except ParseError:
+            return False
+
+    def _strip_own_credentials(self, request: Request) -> Request:
+        # RFC 3261 22.3: a proxy may remove the credentials meant for its own realm.
+        if self.authenticator is None:
+            return request
+        realm = f'realm="{self.authenticator.realm}"'
+        rows = request.headers.get_all("Proxy-Authorization")
+        if not any(realm in r for r in rows):
+            return request
+        headers = request.headers.copy()
+        headers.remove("Proxy-Authorization")
+        for r in rows:
+            if realm not in r:
+                headers.add("Proxy-Authorization", r)
+        return Request(request.method, request.uri, headers, request.body, request.version)
+
+    def _is_registrar_for(self, request: Request) -> bool:
+        if self.registrar is None or routes_of(request):
+            return False
+        try:
+            host = SipUri.parse(request.uri).host.lower()
+        except ParseError:
+            return False
+        return host in (self.config.domain.lower(), self.config.host.lower(),
+                        *(a.lower() for a in self.registrar.config.aliases))
+
+    def _targets(self, request: Request, now: float) -> tuple[list[str], int | None]:
+        """RFC 3261 16.5: the target set (location lookup for our domain)."""
+        if routes_of(request):
+            # A Route remains: forward to the Request-URI via that Route (16.5 / 16.6).
+            return [request.uri], None
+        uri = SipUri.parse(request.uri)
+        if uri.host.lower() == self.config.domain.lower() and uri.user is not None:
+            bindings = self.location.lookup(aor_of(request.uri), now)
+            if not bindings:
+                # 16.5: no binding for a user of our domain -> 480 Temporarily Unavailable.
+                return [], 480
+            return [b.contact for b in bindings], None
+        if uri.host.lower() in (self.config.domain.lower(), self.config.host.lower()) \
+                and uri.user is None:
+            # Addressed to us as a UAS (e.g. OPTIONS to the proxy): nothing behind it.
+            return [], 200 if request.method == "OPTIONS" else 404
+        return [request.uri], None
+
+    def _reply(self, server: ServerTransaction, status: int, now: float, out: list[Any], *,
+               extra: list[tuple[str, str]] | None = None) -> None:
+        response = make_response(server.request, status, to_tag=new_tag(self.rng), extra=extra)
+        self._absorb(server, self.transactions.send_response(server, response, now), now, out)
+
+    # -- forking ---------------------------------------------------------------------------------
+
+    def _fork(self, ctx: ResponseContext, target: str, now: float, out: list[Any]) -> None:
+        """Forward ``ctx.request`` to ``target`` through a new client transaction (16.6)."""
+        cfg = self.config
+        index = len(ctx.branches)
+        branch_id = stateful_branch(self.rng.getrandbits(24), ctx.loop, index + 1)
+        request = ctx.request
+        record = (cfg.record_route and request.method in ("INVITE", "SUBSCRIBE", "REFER")
+                  and not request.to.tag)
+        copy, hop_uri = forward_copy(
+            request, target, via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch_id}",
+            record_route=cfg.record_route_uri if record else None)
+        destination = next_hop(hop_uri, cfg.transport)
+        tx, outputs = self.transactions.start_client(copy, destination, now)
+        branch = Branch(index, target, tx)
+        ctx.branches.append(branch)
+        self._by_client[tx.key] = (ctx.id, index)
+        self._absorb(tx, outputs, now, out)
+        if isinstance(tx, InviteClientTransaction) and not tx.terminated:
+            # RFC 3261 16.6 item 11: Timer C for every INVITE branch.
+            out.append(StartTimer("C", now + cfg.timer_c, ProxyTimerKey(ctx.id, index, "C")))
+            if cfg.forking == "sequential" and cfg.sequential_timeout is not None:
+                out.append(StartTimer("next", now + cfg.sequential_timeout,
+                                      ProxyTimerKey(ctx.id, index, "next")))
+
+    def _try_next(self, ctx: ResponseContext, now: float, out: list[Any]) -> bool:
+        """Sequential forking: fork the next target unless a branch is still live."""
+        live = any(b.final is None and not (b.cancel_sent or b.cancel_pending or b.timed_out)
+                   for b in ctx.branches)
+        if ctx.targets and not ctx.final_sent and not ctx.cancelled and not live:
+            self._fork(ctx, ctx.targets.pop(0), now, out)
+            return True
+        return False
+
+    def _cancel_branch(self, ctx: ResponseContext, branch: Branch, now: float,
+                       out: list[Any]) -> None:
+        """RFC 3261 16.10 / 9.1: CANCEL a pending INVITE branch (after its first 1xx)."""
+        tx = branch.tx
+        if branch.final is not None or branch.cancel_sent or not isinstance(tx, InviteClientTransaction):
+            return
+        if tx.terminated:
+            return
+        if tx.can_cancel:
+            branch.cancel_sent = True
+            cancel_tx, outputs = self.transactions.start_client(make_cancel(tx.request),
+                                                                tx.destination, now)
+            self._cancels[cancel_tx.key] = ctx.id
+            self._absorb(cancel_tx, outputs, now, out)
+            # RFC 3261 9.1: without a final response 64*T1 after the CANCEL, the branch's
+            # INVITE transaction is destroyed (and counts as a 408, 16.7 step 1).
+            out.append(StartTimer("abandon", now + 64 * self.config.timers.t1,
+                                  ProxyTimerKey(ctx.id, branch.index, "abandon")))
+        else:
+            branch.cancel_pending = True
+
+    def _receive_cancel(self, cancel: Request, now: float, out: list[Any]) -> None:
+        invite_tx = self.transactions.find_cancelled(cancel)
+        if invite_tx is None:
+            # RFC 3261 16.10: no matching response context: forward the CANCEL statelessly.
+            self._stateless_request(cancel, now, out)
+            return
+        server, outputs = self.transactions.start_server(cancel, now)
+        self._absorb(server, outputs, now, out)
+        self._reply(server, 200, now, out)
+        ctx_id = self._by_server.get(invite_tx.key)
+        ctx = self._contexts.get(ctx_id) if ctx_id is not None else None
+        if ctx is None:
+            return
+        ctx.cancelled = True
+        ctx.targets.clear()
+        for branch in ctx.branches:
+            self._cancel_branch(ctx, branch, now, out)
+        self._maybe_finish(ctx, now, out)
+
+    def _branch_timer(self, ctx: ResponseContext, branch: Branch, kind: str, now: float,
+                      out: list[Any]) -> None:
+        if branch.final is not None:
+            return
+        if kind == "C":
+            # RFC 3261 16.8: Timer C fired: CANCEL the branch if it had a provisional
+            # response, else behave as if it had received a 408.
+            if branch.provisional:
+                # The callee never answered: its 487 will be passed upstream as 408
+                # (the caller did not cancel; the proxy gave up).
+                branch.timed_out = True
+                self._cancel_branch(ctx, branch, now, out)
+            else:
+                branch.final = self._synthetic(branch.tx.request, 408)
+                self._maybe_finish(ctx, now, out)
+        elif kind == "abandon":
+            tx = branch.tx
+            out.extend(self.transactions.discard(tx))
+            branch.final = self._synthetic(tx.request, 408)
+            self._terminated(tx, now, out)
+            self._maybe_finish(ctx, now, out)
+            self._maybe_drop_context(ctx)
+        elif kind == "next":
+            # Sequential forking: this target had its time; its 487 counts as a timeout.
+            branch.timed_out = True
+            self._cancel_branch(ctx, branch, now, out)
+            if branch.cancel_pending or branch.cancel_sent:
+                self._try_next(ctx, now, out)
+
+    # -- responses ---------------------------------------------------------------------------------
+
+    def _receive_response(self, response: Response, now: float, out: list[Any]) -> None:
+        if self.config.stateful:
+            tx = self.transactions.find_client(response)
+            if tx is not None:
+                self._absorb(tx, self.transactions.receive_response(tx, response, now), now, out)
+                return
+        # RFC 3261 16.7 / 16.11: no client transaction: forward statelessly if the top Via
+        # is ours.
+        via = response.top_via
+        if via.host.lower() != self.config.host.lower() or (via.port or 5060) != self.config.port:
+            self._count("response-not-ours")
+            return
+        forwarded = _pop_via(response)
+        if not forwarded.headers.get("Via"):
+            return
+        self._count("stateless-response")
+        out.append(Send(forwarded, response_address(forwarded)))
+
+    def _absorb(self, tx: Any, outputs: list[Any], now: float, out: list[Any]) -> None:
+        # Effects first (e.g. the ACK of a non-2xx), then events, then termination.
+        out.extend(o for o in outputs if isinstance(o, Send | StartTimer | CancelTimer))
+        for o in outputs:
+            if isinstance(o, Send | StartTimer | CancelTimer | Terminated):
+                continue
+            if isinstance(tx, ClientTransaction) and isinstance(o, ResponseReceived):
+                self._branch_response(tx, o.response, now, out)
+            elif isinstance(tx, ClientTransaction) and isinstance(o, TimedOut | TransportFailed):
+                where = self._by_client.get(tx.key)
+                if where is not None:
+                    ctx = self._contexts[where[0]]
+                    branch = ctx.branches[where[1]]
+                    if branch.final is None:
+                        # RFC 3261 16.7 step 1 / 16.8: a timeout counts as a 408.
+                        status = 408 if isinstance(o, TimedOut) else 503
+                        branch.final = self._synthetic(tx.request, status)
+                        if ctx.sequential_next(self.config.forking):
+                            self._try_next(ctx, now, out)
+                        self._maybe_finish(ctx, now, out)
+        if any(isinstance(o, Terminated) for o in outputs):
+            self._terminated(tx, now, out)
+
+    def _branch_response(self, tx: ClientTransaction, response: Response, now: float,
+                         out: list[Any]) -> None:
+        where = self._by_client.get(tx.key)
+        if where is None:
+            return  # the response to one of our CANCELs: nothing to do (16.10)
+        ctx = self._contexts[where[0]]
+        branch = ctx.branches[where[1]]
+        code = response.status_code
+        if code < 200:
+            branch.provisional = True
+            if branch.cancel_pending:
+                branch.cancel_pending = False
+                self._cancel_branch(ctx, branch, now, out)
+            if code == 100:
+                return
+            # RFC 3261 16.7 step 2 / 16.8: a provisional response restarts Timer C ...
+            out.append(StartTimer("C", now + self.config.timer_c,
+                                  ProxyTimerKey(ctx.id, branch.index, "C")))
+            # ... and is forwarded at once (step 5).
+            if not ctx.final_sent:
+                self._forward_response(ctx, response, now, out)
+            return
+        if code < 300:
+            # RFC 3261 16.7 step 5: every 2xx is forwarded immediately (forking may give
+            # several) and the other branches are cancelled (step 10).
+            first = branch.final is None
+            branch.final = branch.final or response
+            self._forward_response(ctx, response, now, out)
+            if not ctx.final_sent or first:
+                ctx.final_sent = True
+                ctx.targets.clear()
+                out.append(CancelTimer("C", ProxyTimerKey(ctx.id, branch.index, "C")))
+                for other in ctx.branches:
+                    if other is not branch:
+                        self._cancel_branch(ctx, other, now, out)
+            return
+        if branch.final is not None:
+            return
+        if code == 487 and branch.timed_out and not ctx.cancelled:
+            response = self._synthetic(tx.request, 408, to_tag=response.to.tag)
+        branch.final = response
+        out.append(CancelTimer("C", ProxyTimerKey(ctx.id, branch.index, "C")))
+        out.append(CancelTimer("next", ProxyTimerKey(ctx.id, branch.index, "next")))
+        if code >= 600:
+            # RFC 3261 16.7 step 5 (6xx): cancel every pending branch, try nothing else.
+            ctx.targets.clear()
+            for other in ctx.branches:
+                self._cancel_branch(ctx, other, now, out)
+        elif ctx.sequential_next(self.config.forking):
+            self._try_next(ctx, now, out)
+        self._maybe_finish(ctx, now, out)
+
+    def _synthetic(self, request: Request, status: int, *, to_tag: str | None = None) -> Response:
+        """A final response the proxy makes up for a branch (timeouts, 16.7 step 1 / 16.8)."""
+        return make_response(request, status, to_tag=to_tag or new_tag(self.rng))
+
+    def _maybe_finish(self, ctx: ResponseContext, now: float, out: list[Any]) -> None:
+        """RFC 3261 16.7 step 6: when every branch is final and no target is left, send the
+        best response."""
+        if ctx.final_sent or ctx.targets:
+            return
+        if any(b.final is None for b in ctx.branches):
+            return
+        finals = [b.final for b in ctx.branches if b.final is not None]
+        best = best_response(finals)
+        if best is None:
+            best = make_response(ctx.server.request, 408)
+        elif best.status_code in (401, 407):
+            best = _aggregate_challenges(best, finals)
+        ctx.final_sent = True
+        self._forward_response(ctx, best, now, out)
+
+    def _forward_response(self, ctx: ResponseContext, response: Response, now: float,
+                          out: list[Any]) -> None:
+        forwarded = _pop_via(response)
+        code = forwarded.status_code
+        if code == 503:
+            # RFC 3261 16.7 step 6: a 503 is not passed upstream as such.
+            forwarded = Response(500, "Server Internal Error", forwarded.headers, forwarded.body)
+        if forwarded.headers.get("Via") is None:
+            # A response we generated ourselves for a branch (408): rebuild for upstream.
+            forwarded = make_response(ctx.server.request, code, to_tag=new_tag(self.rng))
+        server = ctx.server
+        if server.terminated:
+            if 200 <= code < 300:
+                out.append(Send(forwarded, response_address(forwarded)))
+            return
+        self._absorb(server, self.transactions.send_response(server, forwarded, now), now, out)
+
+    def _terminated(self, tx: Any, now: float, out: list[Any]) -> None:
+        self._cancels.pop(tx.key, None)
+        where = self._by_client.pop(tx.key, None)
+        ctx_id = where[0] if where else self._by_server.get(tx.key)
+        if where is None and ctx_id is not None:
+            del self._by_server[tx.key]
+        if ctx_id is None:
+            return
+        ctx = self._contexts.get(ctx_id)
+        if ctx is None:
+            return
+        if where is not None:
+            ctx.branches[where[1]].terminated = True
+            out.append(CancelTimer("C", ProxyTimerKey(ctx.id, where[1], "C")))
+            out.append(CancelTimer("next", ProxyTimerKey(ctx.id, where[1], "next")))
+            out.append(CancelTimer("abandon", ProxyTimerKey(ctx.id, where[1], "abandon")))
+        self._maybe_drop_context(ctx)
+
+    def _maybe_drop_context(self, ctx: ResponseContext) -> None:
+        if ctx.server.terminated and all(b.terminated for b in ctx.branches) and not ctx.targets:
+            self._contexts.pop(ctx.id, None)
+
+    # -- stateless forwarding (16.11) ---------------------------------------------------------
+
+    def _stateless_request(self, request: Request, now: float, out: list[Any]) -> None:
+        stateless_request(self, request, now, out)
+
+
+def _aggregate_challenges(best: Response, finals: list[Response]) -> Response:
+    """RFC 3261 16.7 step 7: a forwarded 401/407 carries the WWW-Authenticate and
+    Proxy-Authenticate values of every 401/407 the branches received."""
+    headers = best.headers.copy()
+    for name in ("WWW-Authenticate", "Proxy-Authenticate"):
+        values: list[str] = []
+        for r in finals:
+            if r.status_code in (401, 407):
+                values.extend(v for v in r.headers.get_all(name) if v not in values)
+        headers.remove(name)
+        for v in values:
+            headers.add(name, v)
+    return Response(best.status_code, best.reason, headers, best.body, best.version)

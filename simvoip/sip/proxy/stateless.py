@@ -1,0 +1,76 @@
+"""Stateless proxying (RFC 3261 16.11): forward without transactions.
+
+Used for every request by a proxy configured ``stateful=False``, and by a
+stateful proxy for what has no transaction: the ACK of a 2xx, a CANCEL with
+no response context (16.10), responses that match no client transaction.
+
+>>> from simvoip.sip.message import Headers, Response
+>>> r = Response(200, "OK", Headers([("Via", "SIP/2.0/UDP p1;branch=z9hG4bK1"),
+...                                  ("Via", "SIP/2.0/UDP pc;branch=z9hG4bK0")]))
+>>> pop_via(r).headers.get_all("Via")
+['SIP/2.0/UDP pc;branch=z9hG4bK0']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simvoip.sip.dialog import next_hop
+from simvoip.sip.effects import Send
+from simvoip.sip.message import Request, Response
+from simvoip.sip.proxy.routing import (
+    detect_loop,
+    forward_copy,
+    preprocess_routes,
+    stateless_branch,
+    validate,
+)
+from simvoip.sip.ua.messages import make_response, new_tag
+from simvoip.sip.ua.transactions import replace_top_via, response_address
+
+if TYPE_CHECKING:
+    from simvoip.sip.proxy.core import Proxy
+
+__all__ = ["stateless_request", "pop_via"]
+
+
+def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]) -> None:
+    """Validate, route and forward ``request`` to one target without a transaction."""
+    cfg = proxy.config
+    status, extra = validate(request, host=cfg.host, port=cfg.port, supported=cfg.supported)
+    if status is None and request.method != "ACK" and detect_loop(request, host=cfg.host,
+                                                                   port=cfg.port):
+        status = 482
+    if status is not None:
+        if request.method != "ACK":
+            # A stateless proxy answers errors statelessly (no transaction).
+            response = make_response(request, status, to_tag=new_tag(proxy.rng), extra=extra)
+            out.append(Send(response, response_address(request)))
+        return
+    if request.method == "REGISTER" and proxy._is_registrar_for(request):
+        assert proxy.registrar is not None
+        response = proxy.registrar.handle_register(request, now)
+        out.append(Send(response, response_address(request)))
+        return
+    request = preprocess_routes(request, host=cfg.host, port=cfg.port)
+    targets, status = proxy._targets(request, now)
+    if status is not None:
+        if request.method != "ACK":
+            response = make_response(request, status, to_tag=new_tag(proxy.rng))
+            out.append(Send(response, response_address(request)))
+        return
+    # 16.11: one target only, chosen from the message and time-invariant state.
+    branch = stateless_branch(request)
+    record = (cfg.record_route and request.method == "INVITE" and not request.to.tag)
+    copy, hop_uri = forward_copy(
+        request, targets[0], via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch}",
+        record_route=cfg.record_route_uri if record else None)
+    proxy._count("stateless-request")
+    out.append(Send(copy, next_hop(hop_uri, cfg.transport)))
+
+
+def pop_via(response: Response) -> Response:
+    """The response with its top Via value removed (16.7 step 9 / 16.11)."""
+    stripped = replace_top_via(Request("X", "sip:x", response.headers), None)
+    return Response(response.status_code, response.reason, stripped.headers, response.body,
+                    response.version)

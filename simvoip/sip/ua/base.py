@@ -1,0 +1,587 @@
+"""Plumbing of the user agent core: transactions, registration, OPTIONS, dispatch."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from simvoip.sip.dialog import Dialog, DialogState, next_hop
+from simvoip.sip.digest import Challenge, DigestClient
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.errors import LocalProtocolError, ParseError, RemoteProtocolError
+from simvoip.sip.grammar import split_commas
+from simvoip.sip.headers import NameAddr
+from simvoip.sip.message import Headers, Request, Response
+from simvoip.sip.transaction.builders import make_cancel
+from simvoip.sip.transaction.client import ClientTransaction
+from simvoip.sip.transaction.events import (
+    RequestReceived,
+    ResponseReceived,
+    Terminated,
+    TimedOut,
+    TransportFailed,
+)
+from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransaction
+from simvoip.sip.transaction.table import State
+from simvoip.sip.ua.call import Call, UATimerKey
+from simvoip.sip.ua.config import UAConfig
+from simvoip.sip.ua.events import (
+    CallStarted,
+    OptionsResult,
+    Registered,
+    RegistrationFailed,
+)
+from simvoip.sip.ua.messages import make_response, new_branch, new_call_id, new_tag
+from simvoip.sip.ua.transactions import TransactionTable, response_address, stamp_received
+
+__all__ = ["UserAgentBase", "ALLOW", "KNOWN_METHODS"]
+
+#: Methods this UA implements (RFC 3261 20.5 Allow).
+ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS")
+#: Methods it knows of but does not accept (405 rather than 501, RFC 3261 8.2.1).
+KNOWN_METHODS = ("REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE",
+                 "MESSAGE", "PUBLISH")
+
+
+class UserAgentBase:
+    """Plumbing of :class:`~simvoip.sip.ua.core.UserAgent`: transactions, registration,
+    OPTIONS, request dispatch. The INVITE usage lives in the caller and callee mixins
+    (:mod:`.uac`, :mod:`.uas`); the stubs at the end name what they provide.
+    """
+
+    def __init__(self, config: UAConfig, rng: random.Random) -> None:
+        self.config = config
+        self.rng = rng
+        self.transactions = TransactionTable(config.timers)
+        self.digest = DigestClient(dict(config.credentials), rng)
+        #: Last challenge per realm: (credentials header name, challenge).
+        self._challenges: dict[str, tuple[str, Challenge]] = {}
+        #: Active calls by Call-ID; finished ones move to :attr:`history`.
+        self.calls: dict[str, Call] = {}
+        self.history: dict[str, Call] = {}
+        #: What each of our client transactions is for: key -> (purpose, call_id).
+        self._purpose: dict[Any, tuple[str, str]] = {}
+        self._server_call: dict[Any, str] = {}
+        self._reg_call_id: str | None = None
+        self._reg_cseq = self._initial_cseq() - 1
+        self._reg_expires = config.register_expires
+        self.registered_until: float | None = None
+        self._reg_tx: ClientTransaction | None = None
+        self._register_again = False
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def transaction_count(self) -> int:
+        """Live transactions (client + server) - zero once everything has settled."""
+        return len(self.transactions)
+
+    @property
+    def dialog_count(self) -> int:
+        """Dialogs (early or confirmed) of active calls."""
+        return sum(
+            1 for c in self.calls.values() for d in c.dialogs.values()
+            if d.state is not DialogState.TERMINATED
+        )
+
+    def call(self, call_id: str) -> Call:
+        """The call record (active or finished) for ``call_id``."""
+        found = self.calls.get(call_id) or self.history.get(call_id)
+        if found is None:
+            raise LocalProtocolError(f"no call {call_id!r}")
+        return found
+
+    def forget(self, call_id: str) -> Call | None:
+        """Drop a finished call's record from :attr:`history` (long runs) and return it."""
+        return self.history.pop(call_id, None)
+
+    def crashed(self, now: float) -> bool:
+        crash = self.config.behaviour.crash_at
+        return crash is not None and now >= crash
+
+    def register(self, now: float, *, expires: int | None = None) -> list[Any]:
+        """Send REGISTER to the configured registrar (RFC 3261 10.2); ``expires=0`` un-registers."""
+        if self.config.registrar is None:
+            raise LocalProtocolError("no registrar configured")
+        if self.crashed(now):
+            return []
+        if expires is not None:
+            self._reg_expires = expires
+        tx = self._reg_tx
+        if tx is not None and tx.state in (State.TRYING, State.PROCEEDING):
+            # RFC 3261 10.2: no new REGISTER before the previous one has its final
+            # response (or timed out): send it right after.
+            self._register_again = True
+            return []
+        if self._reg_call_id is None:
+            # RFC 3261 10.2: the same Call-ID for all registrations from this UA.
+            self._reg_call_id = new_call_id(self.rng, self.config.host)
+        self._reg_cseq += 1
+        aor = self.config.aor
+        name = f'{self.config.display_name} ' if self.config.display_name else ""
+        headers = self._base_headers(
+            branch=new_branch(self.rng), to=f"{name}<{aor}>",
+            from_=f"{name}<{aor}>;tag={new_tag(self.rng)}", call_id=self._reg_call_id,
+            cseq=f"{self._reg_cseq} REGISTER", route=False,
+        )
+        headers.add("Contact", f"<{self.config.contact}>")
+        headers.add("Expires", str(self._reg_expires))
+        self._apply_credentials(headers, "REGISTER", self.config.registrar)
+        request = Request("REGISTER", self.config.registrar, headers)
+        return self._start_client(request, next_hop(self.config.registrar), "register", "", now)
+
+    def unregister(self, now: float) -> list[Any]:
+        """REGISTER with Expires: 0 for our contact (RFC 3261 10.2.2)."""
+        return self.register(now, expires=0)
+
+    def options(self, target: str, now: float) -> list[Any]:
+        """Send OPTIONS to ``target`` (RFC 3261 11); the result comes as :class:`OptionsResult`."""
+        if self.crashed(now):
+            return []
+        headers = self._base_headers(
+            branch=new_branch(self.rng), to=f"<{target}>",
+            from_=f"<{self.config.aor}>;tag={new_tag(self.rng)}",
+            call_id=new_call_id(self.rng, self.config.host), cseq=f"{self._initial_cseq()} OPTIONS",
+        )
+        headers.add("Accept", "application/sdp")
+        request = Request("OPTIONS", target, headers)
+        return self._start_client(request, self._first_hop(request), "options", target, now)
+
+    # -- inputs from the adapter ------------------------------------------------------------
+
+    def receive(self, message: Request | Response, source: Address, now: float) -> list[Any]:
+        """A parsed message arrived from ``source``."""
+        if self.crashed(now):
+            return []
+        out: list[Any] = []
+        try:
+            if isinstance(message, Response):
+                self._receive_response(message, now, out)
+            else:
+                self._receive_request(stamp_received(message, source), now, out)
+        except RemoteProtocolError:
+            # A peer sent something we cannot use (missing headers, bad values): drop it.
+            # Requests that can be answered are answered before this point.
+            pass
+        return out
+
+    def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
+        """Timer ``name`` armed with ``key`` fired."""
+        if self.crashed(now):
+            return []
+        out: list[Any] = []
+        if self.transactions.owns_timer(key):
+            tx, outputs = self.transactions.handle_timer(name, key, now)
+            if tx is not None:
+                self._absorb(tx, outputs, now, out)
+            return out
+        if not isinstance(key, UATimerKey):
+            return out
+        if key.kind == "register":
+            out.extend(self.register(now))
+            return out
+        call = self.calls.get(key.owner)
+        if call is not None:
+            self._call_timer(call, key, now, out)
+            self._maybe_retire(call)
+        return out
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _initial_cseq(self) -> int:
+        start = self.config.initial_cseq
+        return start if start is not None else self.rng.randint(1, 2**16)  # 8.1.1.5: < 2**31
+
+    def _base_headers(self, *, branch: str, to: str, from_: str, call_id: str, cseq: str,
+                      route: bool = True) -> Headers:
+        h = Headers()
+        h.add("Via", f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={branch}")
+        h.add("Max-Forwards", "70")
+        if route and self.config.outbound_proxy:
+            h.add("Route", f"<{self.config.outbound_proxy}>")
+        h.add("From", from_)
+        h.add("To", to)
+        h.add("Call-ID", call_id)
+        h.add("CSeq", cseq)
+        if self.config.user_agent:
+            h.add("User-Agent", self.config.user_agent)
+        return h
+
+    def _via(self) -> str:
+        return f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={new_branch(self.rng)}"
+
+    def _first_hop(self, request: Request) -> Address:
+        route = request.headers.get("Route")
+        return next_hop(split_commas(route)[0] if route else request.uri, self.config.transport)
+
+    def _start_client(self, request: Request, destination: Address, purpose: str, owner: str,
+                      now: float) -> list[Any]:
+        out: list[Any] = []
+        tx, outputs = self.transactions.start_client(request, destination, now)
+        self._purpose[tx.key] = (purpose, owner)
+        if purpose == "register":
+            self._reg_tx = tx
+        self._absorb(tx, outputs, now, out)
+        return out
+
+    def _send(self, message: Request | Response, destination: Address, now: float,
+              out: list[Any]) -> None:
+        out.append(Send(message, destination))
+        self._record(message, now)
+
+    def _record(self, message: Request | Response, now: float, direction: str = "sent") -> None:
+        try:
+            call = self.calls.get(message.call_id)
+        except ParseError:
+            return
+        if call is None:
+            return
+        call.messages.append((now, direction, message))
+        if direction == "sent":
+            if isinstance(message, Request):
+                label = f"{message.method} {message.cseq.number}"
+            else:
+                label = f"{message.status_code} {message.cseq} {message.to.tag or ''}"
+            call.count_send(label)
+
+    def _absorb(self, tx: ClientTransaction | ServerTransaction | Any, outputs: list[Any],
+                now: float, out: list[Any]) -> None:
+        """Pass transaction effects out; hand transaction events to the right handler.
+
+        Effects go first (e.g. the ACK of a 407), then events (which may send new
+        requests), then termination.
+        """
+        for o in outputs:
+            if isinstance(o, Send):
+                out.append(o)
+                self._record(o.message, now)
+            elif isinstance(o, StartTimer | CancelTimer):
+                out.append(o)
+        for o in outputs:
+            if isinstance(o, Send | StartTimer | CancelTimer | Terminated):
+                continue
+            if isinstance(tx, ClientTransaction):
+                self._client_event(tx, o, now, out)
+            elif isinstance(o, RequestReceived):
+                # RFC 6026 8.7: an ACK matched an IST in Accepted: same as a 2xx ACK.
+                self._receive_ack_for_2xx(o.request, now, out)
+            elif isinstance(o, TimedOut) and isinstance(tx, InviteServerTransaction):
+                self._ist_timed_out(tx, now, out)
+        if any(isinstance(o, Terminated) for o in outputs):
+            self._transaction_terminated(tx, now, out)
+
+    def _transaction_terminated(self, tx: Any, now: float, out: list[Any]) -> None:
+        purpose = self._purpose.pop(tx.key, None)
+        owner = purpose[1] if purpose else self._server_call.pop(tx.key, None)
+        if owner:
+            call = self.calls.get(owner)
+            if call is not None:
+                self._maybe_retire(call)
+
+    def _client_event(self, tx: ClientTransaction, event: Any, now: float, out: list[Any]) -> None:
+        purpose, owner = self._purpose.get(tx.key, ("", ""))
+        if isinstance(event, ResponseReceived):
+            response = event.response
+            self._record(response, now, "received")
+            if purpose == "register":
+                self._register_response(tx, response, now, out)
+            elif purpose == "options":
+                if response.status_code >= 200 and not self._auth_retry(tx, response, purpose,
+                                                                         owner, now, out):
+                    out.append(OptionsResult(owner, response.status_code, now))
+            elif purpose in ("invite", "reinvite", "bye", "cancel"):
+                call = self.calls.get(owner)
+                if call is not None:
+                    self._call_response(call, purpose, tx, response, now, out)
+        elif isinstance(event, TimedOut | TransportFailed):
+            status = 408 if isinstance(event, TimedOut) else 503
+            if purpose == "register":
+                out.append(RegistrationFailed(self.config.aor, status, now))
+                self._registration_settled(now, out)
+            elif purpose == "options":
+                out.append(OptionsResult(owner, status, now))
+            else:
+                call = self.calls.get(owner)
+                if call is not None:
+                    self._call_timeout(call, purpose, tx, status, now, out)
+
+    # -- digest (RFC 3261 22.2, 22.3) ---------------------------------------------------------
+
+    def _auth_retry(self, tx: ClientTransaction, response: Response, purpose: str, owner: str,
+                    now: float, out: list[Any]) -> bool:
+        """Answer a 401/407 by resending the request with credentials; False if we cannot."""
+        request = self._authorized_copy(tx.request, response)
+        if request is None:
+            return False
+        out.extend(self._start_client(request, tx.destination, purpose, owner, now))
+        return True
+
+    def _authorized_copy(self, request: Request, response: Response) -> Request | None:
+        code = response.status_code
+        if code not in (401, 407):
+            return None
+        challenge_name = "WWW-Authenticate" if code == 401 else "Proxy-Authenticate"
+        cred_name = "Authorization" if code == 401 else "Proxy-Authorization"
+        fresh = False
+        for row in response.headers.get_all(challenge_name):
+            try:
+                challenge = Challenge.parse(row)
+            except ParseError:
+                continue
+            if not self.digest.can_answer(challenge):
+                continue
+            # RFC 3261 22.2: credentials for this realm were sent and rejected again
+            # without stale=true: they are wrong; do not loop.
+            realm = f'realm="{challenge.realm}"'
+            if any(realm in r for r in request.headers.get_all(cred_name)) and not challenge.stale:
+                return None
+            self._challenges[challenge.realm] = (cred_name, challenge)
+            fresh = True
+        if not fresh:
+            return None
+        return self._next_attempt(request, request.headers.copy())
+
+    def _apply_credentials(self, headers: Headers, method: str, uri: str) -> None:
+        """Put credentials for every realm that challenged us before (RFC 3261 22.3:
+        a UA may pre-emptively reuse them; the server answers stale=true when the
+        nonce has expired)."""
+        headers.remove("Authorization")
+        headers.remove("Proxy-Authorization")
+        for name, challenge in self._challenges.values():
+            headers.add(name, str(self.digest.authorize(challenge, method, uri)))
+
+    def _next_attempt(self, request: Request, headers: Headers) -> Request:
+        """The same request as a new transaction: new branch, CSeq + 1 (RFC 3261 8.1.3.5)."""
+        headers.set("Via", self._via())
+        cseq = request.cseq
+        headers.set("CSeq", f"{cseq.number + 1} {cseq.method}")
+        if request.method == "REGISTER":
+            self._reg_cseq = cseq.number + 1
+        self._apply_credentials(headers, request.method, request.uri)
+        return Request(request.method, request.uri, headers, request.body, request.version)
+
+    # -- registration (RFC 3261 10.2) -----------------------------------------------------------
+
+    def _register_response(self, tx: ClientTransaction, response: Response, now: float,
+                           out: list[Any]) -> None:
+        code = response.status_code
+        if code < 200:
+            return
+        if code in (401, 407):
+            if not self._auth_retry(tx, response, "register", "", now, out):
+                out.append(RegistrationFailed(self.config.aor, code, now))
+                self._registration_settled(now, out)
+            return
+        if code == 423:
+            # RFC 3261 10.2.8: retry with at least Min-Expires.
+            min_expires = response.headers.get("Min-Expires") or ""
+            if min_expires.isdigit() and int(min_expires) > self._reg_expires:
+                self._reg_expires = int(min_expires)
+                headers = tx.request.headers.copy()
+                headers.set("Expires", min_expires)
+                out.extend(self._start_client(self._next_attempt(tx.request, headers),
+                                              tx.destination, "register", "", now))
+                return
+        if code >= 300:
+            out.append(RegistrationFailed(self.config.aor, code, now))
+            self._registration_settled(now, out)
+            return
+        granted = self._granted_expires(response)
+        key = UATimerKey(self.config.aor, "register")
+        if granted <= 0:
+            self.registered_until = None
+            out.append(CancelTimer("register", key))
+        else:
+            self.registered_until = now + granted
+            # Refresh before expiry: margin before, but never later than half-way... and
+            # never earlier than half of the lifetime.
+            refresh = max(granted - self.config.refresh_margin, granted / 2)
+            out.append(StartTimer("register", now + refresh, key))
+        out.append(Registered(self.config.aor, granted, now))
+        self._registration_settled(now, out)
+
+    def _registration_settled(self, now: float, out: list[Any]) -> None:
+        if self._register_again:
+            self._register_again = False
+            out.extend(self.register(now))
+
+    def _granted_expires(self, response: Response) -> int:
+        mine = self.config.contact
+        for row in response.headers.get_all("Contact"):
+            for value in split_commas(row):
+                try:
+                    na = NameAddr.parse(value)
+                except ParseError:
+                    continue
+                if na.uri == mine:
+                    e = na.params.get("expires")
+                    if e is not None and e.isdigit():
+                        return int(e)
+        header = response.headers.get("Expires")
+        if header and header.isdigit():
+            return int(header)
+        return 0 if self._reg_expires == 0 else self._reg_expires
+
+    # -- requests in (RFC 3261 8.2) ---------------------------------------------------------------
+
+    def _receive_response(self, response: Response, now: float, out: list[Any]) -> None:
+        tx = self.transactions.find_client(response)
+        if tx is not None:
+            self._absorb(tx, self.transactions.receive_response(tx, response, now), now, out)
+            return
+        # RFC 3261 13.2.2.4 / 17.1.1.2: a 2xx retransmission after the INVITE client
+        # transaction is gone still goes to the core, which re-sends the ACK.
+        if 200 <= response.status_code < 300 and response.cseq.method == "INVITE":
+            call = self.calls.get(response.call_id) or self.history.get(response.call_id)
+            if call is not None:
+                self._record(response, now, "received")
+                self._invite_2xx(call, response, now, out)
+
+    def _receive_request(self, request: Request, now: float, out: list[Any]) -> None:
+        if request.method == "ACK":
+            tx = self.transactions.find_server(request)
+            if tx is not None:
+                self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+            else:
+                self._receive_ack_for_2xx(request, now, out)
+            return
+        tx = self.transactions.find_server(request)
+        if tx is not None:
+            # A retransmission: the server transaction answers it (17.2.1 / 17.2.2).
+            self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+            return
+        if request.method == "BYE" and self.config.behaviour.ignore_bye:
+            return  # test behaviour: a broken phone that never answers BYE
+        if request.method == "INVITE":
+            auto_trying = not self._answers_quickly(request)
+        else:
+            auto_trying = True
+        server, outputs = self.transactions.start_server(request, now, auto_trying=auto_trying)
+        self._server_call[server.key] = request.call_id
+        self._absorb(server, outputs, now, out)
+        try:
+            self._new_request(server, request, now, out)
+        except RemoteProtocolError as exc:
+            # A header we needed did not parse: answer 400 (RFC 3261 8.2) rather than
+            # leave the server transaction without a response.
+            last = server.last_response
+            if last is None or last.status_code < 200:
+                self._respond(server, exc.status_code or 400, now, out)
+
+    def _respond(self, tx: ServerTransaction, status: int, now: float, out: list[Any], *,
+                 to_tag: str | None = None, extra: list[tuple[str, str]] | None = None,
+                 body: bytes = b"", reason: str | None = None) -> Response:
+        response = make_response(tx.request, status, reason, to_tag=to_tag, extra=extra, body=body)
+        self._absorb(tx, self.transactions.send_response(tx, response, now), now, out)
+        return response
+
+    def _new_request(self, tx: ServerTransaction, request: Request, now: float,
+                     out: list[Any]) -> None:
+        method = request.method
+        tag = new_tag(self.rng)
+        if method not in ALLOW:
+            # RFC 3261 8.2.1: 405 for known methods we do not accept, 501 otherwise; both
+            # carry Allow.
+            status = 405 if method in KNOWN_METHODS else 501
+            self._respond(tx, status, now, out, to_tag=tag, extra=[("Allow", ", ".join(ALLOW))])
+            return
+        required = [t for row in request.headers.get_all("Require") for t in split_commas(row)]
+        if required and method != "CANCEL":
+            # RFC 3261 8.2.2.3: we support no extensions.
+            self._respond(tx, 420, now, out, to_tag=tag,
+                          extra=[("Unsupported", ", ".join(required))])
+            return
+        if method == "CANCEL":
+            self._receive_cancel(tx, request, now, out)
+            return
+        try:
+            to_tag = request.to.tag
+        except ParseError:
+            self._respond(tx, 400, now, out)
+            return
+        if to_tag:
+            self._in_dialog_request(tx, request, now, out)
+            return
+        if method == "INVITE":
+            self._new_invite(tx, request, now, out)
+        elif method == "OPTIONS":
+            self._respond(tx, 200, now, out, to_tag=tag, extra=self._capabilities())
+        else:
+            # A BYE outside any dialog (no To tag).
+            self._respond(tx, 481, now, out, to_tag=tag)
+
+    def _capabilities(self) -> list[tuple[str, str]]:
+        # RFC 3261 11.2: OPTIONS answer lists Allow, Accept, Accept-Encoding, Supported.
+        return [("Allow", ", ".join(ALLOW)), ("Accept", "application/sdp"),
+                ("Accept-Encoding", "identity"), ("Supported", "")]
+
+    def _in_dialog_request(self, tx: ServerTransaction, request: Request, now: float,
+                           out: list[Any]) -> None:
+        call = self.calls.get(request.call_id)
+        dialog = None
+        if call is not None:
+            dialog = call.dialogs.get(request.from_.tag or "")
+            if dialog is not None and dialog.local_tag != request.to.tag:
+                dialog = None
+        if call is None or dialog is None or dialog.state is DialogState.TERMINATED:
+            # RFC 3261 12.2.2: no matching dialog -> 481.
+            self._respond(tx, 481, now, out)
+            return
+        if not dialog.accept_remote_request(request):
+            # RFC 3261 12.2.2: CSeq lower than the remote CSeq -> 500.
+            self._respond(tx, 500, now, out, reason="Out of Order")
+            return
+        self._server_call[tx.key] = call.call_id
+        if request.method == "BYE":
+            self._receive_bye(call, dialog, tx, request, now, out)
+        elif request.method == "INVITE":
+            self._receive_reinvite(call, dialog, tx, request, now, out)
+        else:
+            self._respond(tx, 200, now, out, extra=self._capabilities())
+
+    def _maybe_retire(self, call: Call) -> None:
+        """Move a finished call to history once nothing of it is left (no transaction,
+        no 2xx being retransmitted)."""
+        if not call.finished or call.pending_ok:
+            return
+        if any(owner == call.call_id for _, owner in self._purpose.values()):
+            return
+        if any(owner == call.call_id for owner in self._server_call.values()):
+            return
+        for d in call.dialogs.values():
+            d.state = DialogState.TERMINATED
+        self.calls.pop(call.call_id, None)
+        self.history[call.call_id] = call
+
+    def _started(self, call: Call, now: float, out: list[Any]) -> None:
+        out.append(CallStarted(call.call_id, call.target, now))
+
+    @staticmethod
+    def _response_address(message: Request | Response) -> Address:
+        return response_address(message)
+
+    def _cancel_request(self, call: Call) -> Request:
+        assert call.invite is not None
+        return make_cancel(call.invite)
+
+    # -- provided by the INVITE mixins (uac.py / uas.py) ---------------------------------------
+
+    if TYPE_CHECKING:
+        def cancel(self, call_id: str, now: float) -> list[Any]: ...
+        def reject(self, call_id: str, status: int, now: float) -> list[Any]: ...
+        def can_reinvite(self, call_id: str) -> bool: ...
+        def _send_bye(self, call: Call, dialog: Dialog, now: float, out: list[Any]) -> None: ...
+        def _fail(self, call: Call, status: int, reason: str, now: float, out: list[Any]) -> None: ...
+        def _end(self, call: Call, reason: str, now: float, out: list[Any]) -> None: ...
+        def _invite_2xx(self, call: Call, response: Response, now: float, out: list[Any]) -> None: ...
+        def _call_response(self, call: Call, purpose: str, tx: ClientTransaction, response: Response, now: float, out: list[Any]) -> None: ...
+        def _call_timeout(self, call: Call, purpose: str, tx: ClientTransaction, status: int, now: float, out: list[Any]) -> None: ...
+        def _call_timer(self, call: Call, key: UATimerKey, now: float, out: list[Any]) -> None: ...
+        def _uas_timer(self, call: Call, key: UATimerKey, now: float, out: list[Any]) -> None: ...
+        def _answers_quickly(self, request: Request) -> bool: ...
+        def _new_invite(self, tx: ServerTransaction, request: Request, now: float, out: list[Any]) -> None: ...
+        def _receive_cancel(self, tx: ServerTransaction, cancel: Request, now: float, out: list[Any]) -> None: ...
+        def _receive_bye(self, call: Call, dialog: Dialog, tx: ServerTransaction, bye: Request, now: float, out: list[Any]) -> None: ...
+        def _receive_reinvite(self, call: Call, dialog: Dialog, tx: ServerTransaction, request: Request, now: float, out: list[Any]) -> None: ...
+        def _receive_ack_for_2xx(self, ack: Request, now: float, out: list[Any]) -> None: ...
+        def _ist_timed_out(self, tx: InviteServerTransaction, now: float, out: list[Any]) -> None: ...

@@ -1,0 +1,129 @@
+"""Per-call state of a user agent and the statistics the simulator reports.
+
+>>> c = Call("c1", role="uac", local_tag="t1", target="sip:bob@b", started_at=0.0)
+>>> c.count_send("INVITE 1"); c.count_send("INVITE 1"); c.count_send("ACK 1")
+>>> c.transmissions, c.retransmissions
+(3, 1)
+>>> c.final_status = 486; c.state = "failed"
+>>> c.outcome
+'busy'
+
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from simvoip.sip.dialog import Dialog
+from simvoip.sip.effects import Address
+from simvoip.sip.message import Request, Response
+from simvoip.sip.transaction.client import InviteClientTransaction
+from simvoip.sip.transaction.server import InviteServerTransaction
+
+__all__ = ["Call", "UATimerKey", "PendingOk"]
+
+
+@dataclass(frozen=True, slots=True)
+class UATimerKey:
+    """Key of a UA core timer (transaction timers use transaction keys instead)."""
+
+    owner: str
+    kind: str
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class PendingOk:
+    """A 2xx the UAS core retransmits until the ACK arrives (RFC 3261 13.3.1.4)."""
+
+    response: Response
+    destination: Address
+    sent_at: float
+    interval: float
+    server_tx: InviteServerTransaction | None
+
+
+@dataclass(slots=True)
+class Call:
+    """One call (INVITE dialog usage) at one UA, caller (``uac``) or callee (``uas``) side.
+
+    Timestamps are simulated seconds: ``started_at`` (INVITE sent / received),
+    ``progress_at`` (first 180/183), ``answered_at`` (2xx), ``ended_at``.
+    """
+
+    call_id: str
+    role: str
+    local_tag: str
+    target: str
+    started_at: float
+    state: str = "calling"
+    invite: Request | None = None
+    invite_destination: Address | None = None
+    invite_tx: InviteClientTransaction | InviteServerTransaction | None = None
+    dialogs: dict[str, Dialog] = field(default_factory=dict)
+    dialog: Dialog | None = None
+    acks: dict[str, tuple[Request, Address]] = field(default_factory=dict)
+    pending_ok: dict[int, PendingOk] = field(default_factory=dict)
+    progress_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    final_status: int | None = None
+    end_reason: str | None = None
+    cancel_pending: bool = False
+    cancelled: bool = False
+    redirects: int = 0
+    sdp_offer: bytes = b""
+    local_direction: str = "sendrecv"
+    reinvite_tx: InviteClientTransaction | None = None
+    reinvite_direction: str | None = None
+    hangup_after: float | None = None
+    bye_sent: bool = False
+    bye_deferred: bool = False
+    owner_of_call_id: bool = True
+    sent: Counter[str] = field(default_factory=Counter)
+    messages: list[tuple[float, str, Request | Response]] = field(default_factory=list)
+
+    def count_send(self, label: str) -> None:
+        self.sent[label] += 1
+
+    @property
+    def transmissions(self) -> int:
+        """Messages this UA sent for the call, retransmissions included."""
+        return sum(self.sent.values())
+
+    @property
+    def retransmissions(self) -> int:
+        """Sends of a message that had been sent before (same method/status and CSeq)."""
+        return sum(n - 1 for n in self.sent.values() if n > 1)
+
+    @property
+    def post_dial_delay(self) -> float | None:
+        """INVITE to first 180/183 (None if none came)."""
+        return None if self.progress_at is None else self.progress_at - self.started_at
+
+    @property
+    def setup_time(self) -> float | None:
+        """INVITE to 2xx (None if not answered)."""
+        return None if self.answered_at is None else self.answered_at - self.started_at
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("failed", "ended")
+
+    @property
+    def outcome(self) -> str:
+        """One word for reports: ``answered``, ``busy`` (486/600), ``declined`` (603),
+        ``no-answer`` (480), ``timeout`` (408), ``cancelled`` (487), ``redirected``
+        (a 3xx not followed), ``failed`` (any other final status) or ``pending``.
+        """
+        if self.answered_at is not None:
+            return "answered"
+        code = self.final_status
+        if code is None:
+            return "failed" if self.finished else "pending"
+        named = {486: "busy", 600: "busy", 603: "declined", 480: "no-answer", 408: "timeout",
+                 487: "cancelled"}
+        if code in named:
+            return named[code]
+        return "redirected" if 300 <= code < 400 else "failed"

@@ -1,0 +1,97 @@
+"""Message builders shared by the UA, proxy and registrar cores (RFC 3261 8.1.1, 8.2.6).
+
+>>> from simvoip.sip.message import Headers, Request
+>>> req = Request("OPTIONS", "sip:bob@b.example", Headers([
+...     ("Via", "SIP/2.0/UDP a.example;branch=z9hG4bK1"), ("From", "<sip:alice@a.example>;tag=1"),
+...     ("To", "<sip:bob@b.example>"), ("Call-ID", "c1"), ("CSeq", "1 OPTIONS"),
+...     ("Max-Forwards", "70")]))
+>>> resp = make_response(req, 200, to_tag="t9")
+>>> resp.status_code, resp.reason, resp.to.tag, resp.headers.get("Via")
+(200, 'OK', 't9', 'SIP/2.0/UDP a.example;branch=z9hG4bK1')
+"""
+
+from __future__ import annotations
+
+import random
+
+from simvoip.sip.headers import MAGIC_COOKIE
+from simvoip.sip.message import Headers, Request, Response
+
+__all__ = ["REASON_PHRASES", "make_response", "new_branch", "new_tag", "new_call_id", "reason_phrase"]
+
+#: RFC 3261 section 21 reason phrases (the ones the cores send).
+REASON_PHRASES = {
+    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
+    183: "Session Progress", 200: "OK", 300: "Multiple Choices", 301: "Moved Permanently",
+    302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    407: "Proxy Authentication Required", 408: "Request Timeout", 410: "Gone",
+    416: "Unsupported URI Scheme", 420: "Bad Extension", 423: "Interval Too Brief",
+    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 486: "Busy Here",
+    487: "Request Terminated", 488: "Not Acceptable Here", 491: "Request Pending",
+    500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable",
+    504: "Server Time-out", 600: "Busy Everywhere", 603: "Decline",
+    604: "Does Not Exist Anywhere", 606: "Not Acceptable",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The RFC 3261 section 21 phrase for ``status`` (class default otherwise).
+
+    >>> reason_phrase(486), reason_phrase(499)
+    ('Busy Here', 'Client Error')
+    """
+    default = {1: "Trying", 2: "OK", 3: "Redirection", 4: "Client Error", 5: "Server Error",
+               6: "Global Failure"}
+    return REASON_PHRASES.get(status, default.get(status // 100, "Unknown"))
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    extra: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+) -> Response:
+    """A response to ``request`` per RFC 3261 8.2.6.2.
+
+    Via (all rows, same order), From, Call-ID and CSeq are copied; To is
+    copied and gets ``to_tag`` when it has no tag yet (a 100 Trying is
+    never tagged by callers).
+    """
+    headers = Headers()
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        for value in request.headers.get_all(name):
+            if name == "To" and to_tag is not None and status != 100:
+                to = request.to
+                if to.tag is None:
+                    value = str(to.with_tag(to_tag))
+            headers.add(name, value)
+    if status == 100 and "Timestamp" in request.headers:
+        # RFC 3261 8.2.6.1: a 100 echoes the Timestamp header.
+        headers.add("Timestamp", request.headers.get("Timestamp") or "")
+    for name, value in extra or []:
+        headers.add(name, value)
+    return Response(status, reason if reason is not None else reason_phrase(status), headers, body)
+
+
+def new_branch(rng: random.Random) -> str:
+    """A fresh RFC 3261 branch (8.1.1.7: magic cookie + random part).
+
+    >>> new_branch(random.Random(0)).startswith("z9hG4bK")
+    True
+    """
+    return f"{MAGIC_COOKIE}{rng.getrandbits(48):012x}"
+
+
+def new_tag(rng: random.Random) -> str:
+    """A From/To tag with at least 32 bits of randomness (RFC 3261 19.3)."""
+    return f"{rng.getrandbits(32):08x}"
+
+
+def new_call_id(rng: random.Random, host: str) -> str:
+    """A globally unique Call-ID ``random@host`` (RFC 3261 8.1.1.4)."""
+    return f"{rng.getrandbits(64):016x}@{host}"

@@ -1,0 +1,203 @@
+"""The transaction table a core (UA, proxy) owns, and the 18.2 response address rules.
+
+A core creates client and server transactions through :class:`TransactionTable`,
+which keeps them by key, routes timer firings to them and forgets them when
+they report :data:`~simvoip.sip.transaction.events.TERMINATED`.
+
+>>> from simvoip.sip.message import parse_message
+>>> inv = parse_message(b"INVITE sip:b@b SIP/2.0\\r\\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\\r\\n"
+...     b"From: <sip:a@a>;tag=1\\r\\nTo: <sip:b@b>\\r\\nCall-ID: c\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n")
+>>> table = TransactionTable()
+>>> tx, out = table.start_client(inv, Address("b"), now=0.0)
+>>> len(table), table.owns_timer(tx.key)
+(1, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.errors import ParseError
+from simvoip.sip.grammar import split_commas
+from simvoip.sip.message import Headers, Request, Response
+from simvoip.sip.transaction.base import Transaction
+from simvoip.sip.transaction.client import (
+    ClientTransaction,
+    InviteClientTransaction,
+    NonInviteClientTransaction,
+)
+from simvoip.sip.transaction.events import Terminated
+from simvoip.sip.transaction.keys import (
+    LegacyKey,
+    TransactionKey,
+    cancel_target_key,
+    client_key,
+    server_key,
+)
+from simvoip.sip.transaction.server import (
+    InviteServerTransaction,
+    NonInviteServerTransaction,
+    ServerTransaction,
+)
+from simvoip.sip.transaction.timers import TimerConfig
+
+__all__ = ["TransactionTable", "is_effect", "replace_top_via", "response_address", "stamp_received"]
+
+
+def is_effect(output: Any) -> bool:
+    """True for what the adapter carries out (Send / StartTimer / CancelTimer)."""
+    return isinstance(output, Send | StartTimer | CancelTimer)
+
+
+def stamp_received(request: Request, source: Address) -> Request:
+    """RFC 3261 18.2.1: add ``received`` to the top Via when its host differs from the source.
+
+    Returns ``request`` itself when nothing changes, else a copy.
+
+    >>> from simvoip.sip.message import parse_message
+    >>> r = parse_message(b"OPTIONS sip:b@b SIP/2.0\\r\\nVia: SIP/2.0/UDP a.example;branch=z9hG4bK1\\r\\n"
+    ...     b"CSeq: 1 OPTIONS\\r\\n\\r\\n")
+    >>> stamp_received(r, Address("alice")).headers.get("Via")
+    'SIP/2.0/UDP a.example;branch=z9hG4bK1;received=alice'
+    """
+    via = request.top_via
+    if via.host == source.host or "received" in via.params:
+        return request
+    new_via = type(via)(via.transport, via.host, via.port, {**via.params, "received": source.host})
+    return replace_top_via(request, str(new_via))
+
+
+def replace_top_via(request: Request, value: str | None) -> Request:
+    """A copy of ``request`` whose first Via value is ``value`` (``None`` removes it)."""
+    rows: list[tuple[str, str]] = []
+    done = False
+    for name, row in request.headers:
+        if name == "Via" and not done:
+            done = True
+            rest = split_commas(row)[1:]
+            values = ([value] if value is not None else []) + rest
+            if values:
+                rows.append((name, ", ".join(values)))
+            continue
+        rows.append((name, row))
+    return Request(request.method, request.uri, Headers(rows), request.body, request.version)
+
+
+def response_address(message: Request | Response) -> Address:
+    """Where responses to ``message`` go: top Via ``received`` or host, port, transport (18.2.2).
+
+    >>> from simvoip.sip.message import parse_message
+    >>> r = parse_message(b"SIP/2.0 200 OK\\r\\nVia: SIP/2.0/UDP pc:5070;branch=z9hG4bK1;received=alice\\r\\n"
+    ...     b"CSeq: 1 OPTIONS\\r\\n\\r\\n")
+    >>> response_address(r)
+    Address(host='alice', port=5070, transport='UDP')
+    """
+    via = message.top_via
+    host = via.params.get("received") or via.host
+    rport = via.params.get("rport")
+    port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
+    return Address(host, port, via.transport)
+
+
+class TransactionTable:
+    """Client and server transactions of one core, by key (RFC 3261 17.1.3 / 17.2.3)."""
+
+    def __init__(self, config: TimerConfig | None = None) -> None:
+        self.config = config or TimerConfig()
+        self.clients: dict[TransactionKey, ClientTransaction] = {}
+        self.servers: dict[TransactionKey | LegacyKey, ServerTransaction] = {}
+
+    def __len__(self) -> int:
+        return len(self.clients) + len(self.servers)
+
+    # -- creation --------------------------------------------------------------------------
+
+    def start_client(self, request: Request, destination: Address,
+                     now: float) -> tuple[ClientTransaction, list[Any]]:
+        """Create and start the client transaction sending ``request``."""
+        tx: ClientTransaction
+        if request.method == "INVITE":
+            tx = InviteClientTransaction(request, destination, self.config, now)
+        else:
+            tx = NonInviteClientTransaction(request, destination, self.config, now)
+        self.clients[tx.key] = tx  # type: ignore[index]
+        return tx, self._reap(tx, tx.start(now))
+
+    def start_server(self, request: Request, now: float, *,
+                     auto_trying: bool = True) -> tuple[ServerTransaction, list[Any]]:
+        """Create and start the server transaction for a new ``request`` (not ACK)."""
+        destination = response_address(request)
+        tx: ServerTransaction
+        if request.method == "INVITE":
+            tx = InviteServerTransaction(request, destination, self.config, now,
+                                         auto_trying=auto_trying)
+        else:
+            tx = NonInviteServerTransaction(request, destination, self.config, now)
+        self.servers[tx.key] = tx
+        return tx, self._reap(tx, tx.start(now))
+
+    # -- matching --------------------------------------------------------------------------
+
+    def find_client(self, response: Response) -> ClientTransaction | None:
+        try:
+            key = client_key(response)
+        except ParseError:
+            return None
+        return self.clients.get(key) if key is not None else None
+
+    def find_server(self, request: Request) -> ServerTransaction | None:
+        try:
+            return self.servers.get(server_key(request))
+        except ParseError:
+            return None
+
+    def find_cancelled(self, cancel: Request) -> InviteServerTransaction | None:
+        """The INVITE server transaction a CANCEL refers to (9.2)."""
+        tx = self.servers.get(cancel_target_key(cancel))
+        return tx if isinstance(tx, InviteServerTransaction) else None
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def owns_timer(self, key: Any) -> bool:
+        return isinstance(key, TransactionKey | LegacyKey)
+
+    def transaction_for_timer(self, key: Any) -> Transaction | None:
+        if isinstance(key, TransactionKey) and key.sent_by is None:
+            return self.clients.get(key)
+        return self.servers.get(key)
+
+    def handle_timer(self, name: str, key: Any, now: float) -> tuple[Transaction | None, list[Any]]:
+        tx = self.transaction_for_timer(key)
+        if tx is None:
+            return None, []
+        return tx, self._reap(tx, tx.handle_timer(name, now))
+
+    def receive_response(self, tx: ClientTransaction, response: Response, now: float) -> list[Any]:
+        return self._reap(tx, tx.receive_response(response, now))
+
+    def receive_request(self, tx: ServerTransaction, request: Request, now: float) -> list[Any]:
+        return self._reap(tx, tx.receive_request(request, now))
+
+    def send_response(self, tx: ServerTransaction, response: Response, now: float) -> list[Any]:
+        if tx.terminated:
+            return []
+        return self._reap(tx, tx.send_response(response, now))
+
+    def discard(self, tx: Transaction) -> list[Any]:
+        """Destroy ``tx`` without waiting for it (RFC 3261 9.1: an INVITE client transaction
+        with no final response 64*T1 after its CANCEL). Returns the CancelTimer effects."""
+        out: list[Any] = [CancelTimer(timer, tx.key) for timer in tx.armed_timers]
+        if isinstance(tx, ClientTransaction):
+            self.clients.pop(tx.key, None)  # type: ignore[arg-type]
+        else:
+            self.servers.pop(tx.key, None)
+        return out
+
+    def _reap(self, tx: Transaction, outputs: list[Any]) -> list[Any]:
+        if any(isinstance(o, Terminated) for o in outputs):
+            if isinstance(tx, ClientTransaction):
+                self.clients.pop(tx.key, None)  # type: ignore[arg-type]
+            else:
+                self.servers.pop(tx.key, None)
+        return outputs
