@@ -186,6 +186,11 @@ class Node:
     def receive(self, packet: Packet, now: float) -> None:
         """A packet reached this node: parse, admit (capacity), then process."""
         network = self.sim.network
+        if packet.kind != "sip":
+            # RTP/RTCP: no SIP processing, the media plane of the call takes it.
+            network.received(packet)
+            self.sim.deliver_media(packet, now)
+            return
         try:
             message = parse_message(packet.data)
         except ParseError:
@@ -209,18 +214,31 @@ class Node:
         network.received(packet)
         if done > now:
             event = self.sim.env.timeout(done - now)
-            event.callbacks.append(partial(self._process_later, message))
+            event.callbacks.append(partial(self._process_later, message, packet))
         else:
-            self.process(message)
+            self.process(message, packet)
 
-    def _process_later(self, message: Request | Response, _event: Any) -> None:
-        self.process(message)
+    def _process_later(self, message: Request | Response, packet: Packet, _event: Any) -> None:
+        self.process(message, packet)
 
-    def process(self, message: Request | Response) -> None:
-        """Match ``message`` to a transaction or hand it to the core."""
+    def process(self, message: Request | Response, packet: Packet | None = None) -> None:
+        """Match ``message`` to a transaction or hand it to the core.
+
+        An *element* core (one with ``receive``: the UA, proxy and registrar of
+        :mod:`simvoip.sip`) owns its transactions, so it gets every message as
+        it is, with the address it came from.
+        """
         now = self.sim.env.now
         if not self.cores:
             self.unhandled += 1
+            return
+        core = self.cores[0]
+        if hasattr(core, "receive"):
+            if packet is not None:
+                source = Address(packet.src, 5060, "TCP" if packet.transport == "tcp" else "UDP")
+            else:
+                source = Address("unknown")
+            self.run_element(core, core.receive(message, source, now), now)
             return
         try:
             if isinstance(message, Response):
@@ -437,10 +455,49 @@ class Node:
             if not owner.terminated:
                 before = owner.state
                 self._feed(owner, owner.handle_timer(name, now), now, before)
+        elif hasattr(owner, "receive"):
+            self._trace_element_timer(owner, name, key, now)
+            self.run_element(owner, owner.handle_timer(name, key, now), now)
         else:
             self.sim.trace.record(now, "timer", self.name, None, cause=name,
                                   branch=getattr(key, "branch", None))
             self.run_core(owner, owner.handle_timer(name, key, now), now)
+
+    # -- element cores (UA, proxy): they own their transactions -----------------------
+    def run_element(self, core: Any, effects: Iterable[Any] | None, now: float) -> None:
+        """Carry out an element core's outputs; other values are user events.
+
+        ``Send`` goes straight to the wire (the core already ran it through its
+        own transaction), timers are armed for the core, and every event (call
+        started, answered, ended, registered ...) goes to the simulation, which
+        traces it as a ``state`` row and updates its call records.
+        """
+        for out in effects or ():
+            if isinstance(out, Send):
+                self.send(out.message, out.destination)
+            elif isinstance(out, StartTimer):
+                self._arm(out, core)
+            elif isinstance(out, CancelTimer):
+                self._cancel(out.name, out.key)
+            else:
+                self.sim.element_event(self.name, out)
+
+    def _trace_element_timer(self, core: Any, name: str, key: Hashable, now: float) -> None:
+        # A transaction timer of an element core: label the row with its request.
+        tx = None
+        table = getattr(core, "transactions", None)
+        if table is not None:
+            tx = table.clients.get(key) or table.servers.get(key)
+        request = getattr(tx, "request", None)
+        if request is not None:
+            meta = message_meta(request)
+            self.sim.trace.records.append((
+                now, "timer", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
+                meta[4], getattr(name, "value", name), None, None, None, None))
+            return
+        self.sim.trace.record(now, "timer", self.name, None, cause=getattr(name, "value", name),
+                              call_id=getattr(key, "owner", None),
+                              branch=getattr(key, "branch", None))
 
     def _trace_state(self, tx: Transaction, now: float) -> None:
         meta = self._meta.get(tx.key) or message_meta(tx.request)

@@ -27,9 +27,12 @@ from typing import Any
 import simpy
 
 from simvoip.sim.driver import OptionsResponder, RequestDriver, RequestOutcome, uri_host
+from simvoip.sim.calls import SimCall
 from simvoip.sim.link import LinkDirection, LinkParams
+from simvoip.sim.media import MediaPlane
 from simvoip.sim.node import Node
 from simvoip.sim.seeding import derive_rng
+from simvoip.sim.telephony import Telephony
 from simvoip.sim.topology import Fault, Topology, Weight
 from simvoip.sim.trace import Trace
 from simvoip.sim.transport import Network, Packet
@@ -61,13 +64,13 @@ class Simulation:
 
     def __init__(
         self, topology: Topology, seed: int | None = None, *, timers: TimerConfig | None = None,
-        weight: Weight = "delay", tcp_max_retries: int = 5,
+        weight: Weight = "delay", tcp_max_retries: int = 5, media: bool = True,
     ) -> None:
         self.topology = topology
         self.seed = int(seed if seed is not None else (topology.seed or 0))
         self.timers = timers or TimerConfig()
         self.env = simpy.Environment()
-        self.trace = Trace()
+        self.trace = Trace(node_order=topology.nodes())
         self.directions: dict[tuple[str, str], LinkDirection] = {}
         for a, b, attrs in topology.links():
             params = LinkParams.from_attrs(attrs)
@@ -82,6 +85,10 @@ class Simulation:
             name: Node(self, name, dict(topology.graph.nodes[name])) for name in topology.nodes()
         }
         self._driver: dict[str, RequestDriver] = {}
+        #: RTP streams of answered calls (per-packet, over the same links).
+        self.media_enabled = media
+        self.media = MediaPlane(self)
+        self.telephony = Telephony(self)
         self._down_count: dict[tuple[str, str], int] = {}
         for fault in topology.faults:
             self._schedule_fault(fault)
@@ -90,6 +97,48 @@ class Simulation:
                 kind = "link_down" if item["type"] == "down" else "delay_spike"
                 self._schedule_fault(Fault(kind, float(item["at"]), item.get("until"), (a, b),
                                            (), float(item.get("extra_delay", 0.0))))
+
+        if topology.calls or topology.traffic:
+            self.telephony.ensure()
+            self.telephony.schedule(list(topology.calls))
+
+    # -- calls -----------------------------------------------------------------------
+    def call(self, caller: str, callee: str, *, at: float = 0.0,
+             duration: float | None = None) -> SimCall:
+        """Place a call from endpoint ``caller`` to ``callee`` at simulated time ``at``.
+
+        ``callee`` is an endpoint name, ``user@domain`` or a SIP URI. The
+        caller hangs up (BYE) ``duration`` seconds after the call is answered
+        (``None``: never). Returns a :class:`~simvoip.sim.calls.SimCall` that
+        fills in as the run proceeds (``outcome``, ``pdd``, ``setup_time``,
+        ``final_status``, ``retransmissions``, ``mos`` ...).
+        """
+        return self.telephony.call(caller, callee, at, duration)
+
+    @property
+    def calls(self) -> list[SimCall]:
+        """Every call placed so far (``sim.call`` and the topology's calls/traffic)."""
+        return self.telephony.calls
+
+    @property
+    def user_agents(self) -> dict[str, Any]:
+        """The :class:`~simvoip.sip.ua.UserAgent` of each endpoint (built on first use)."""
+        self.telephony.ensure()
+        return self.telephony.user_agents
+
+    @property
+    def proxies(self) -> dict[str, Any]:
+        """The :class:`~simvoip.sip.proxy.Proxy` of each proxy/registrar node."""
+        self.telephony.ensure()
+        return self.telephony.proxies
+
+    def element_event(self, node: str, event: Any) -> None:
+        """A user event from an element core (called by the node adapter)."""
+        self.telephony.event(node, event)
+
+    def deliver_media(self, packet: Packet, now: float) -> None:
+        """An RTP/RTCP packet reached its destination (called by the node adapter)."""
+        self.media.deliver(packet, now)
 
     # -- running ---------------------------------------------------------------------
     def run(self, until: float | None = None, *, pause_gc: bool = False) -> None:
@@ -103,6 +152,7 @@ class Simulation:
         roughly halves CPU time (see ``benchmarks/bench_sim.py``). The trace
         is the same either way.
         """
+        self.telephony.schedule_traffic(until)
         if not pause_gc:
             self.env.run(until=until)
             return

@@ -72,10 +72,12 @@ class Trace:
     them as :class:`TraceRecord` named tuples.
     """
 
-    __slots__ = ("records",)
+    __slots__ = ("records", "node_order")
 
-    def __init__(self) -> None:
+    def __init__(self, node_order: list[str] | None = None) -> None:
         self.records: list[tuple[Any, ...]] = []
+        #: Lifeline order of ladder diagrams (the topology's node order).
+        self.node_order = node_order
 
     def record(
         self, time: float, event: str, node: str, peer: str | None = None, *,
@@ -125,3 +127,47 @@ class Trace:
         df["time"] = df["time"].astype(float)
         df = df.sort_values("time", kind="stable", ignore_index=True)
         return df
+
+    # -- artefacts (the writers live in simvoip.analysis; ARCHITECTURE.md data path step 4)
+    def to_pcap(self, path: Any, addresses: dict[str, str] | None = None,
+                fmt: str | None = None) -> int:
+        """Write every packet put on the wire (SIP, RTP) to a pcap/pcapng file.
+
+        Returns the number of packets written; ``fmt`` defaults from the
+        suffix (``.pcapng`` or classic pcap). See :func:`simvoip.analysis.pcap.write_pcap`.
+        """
+        from simvoip.analysis.pcap import write_pcap
+
+        return write_pcap(self.to_dataframe(), path, addresses, fmt)
+
+    def ladder(self, call_id: str | None = None, start: float | None = None,
+               end: float | None = None, ax: Any = None, **options: Any) -> Any:
+        """Draw the SIP ladder (sequence) diagram with matplotlib; returns the Axes.
+
+        See :func:`simvoip.analysis.ladder.ladder_plot` for ``options``.
+        """
+        from simvoip.analysis.ladder import ladder_plot
+
+        options.setdefault("nodes", self.node_order)
+        return ladder_plot(self.to_dataframe(), call_id, start, end, ax, **options)
+
+    def ladder_text(self, call_id: str | None = None, start: float | None = None,
+                    end: float | None = None, **options: Any) -> str:
+        """The SIP ladder diagram as text (one column per node).
+
+        >>> from simvoip import Simulation, Topology
+        >>> topo = Topology()
+        >>> topo.add_endpoint("alice"); topo.add_endpoint("bob")
+        >>> topo.add_link("alice", "bob", delay=0.01)
+        >>> sim = Simulation(topo, seed=1, media=False)
+        >>> _ = sim.call("alice", "bob", duration=1.0)
+        >>> sim.run(until=5.0)
+        >>> print(sim.trace.ladder_text(end=0.03))
+         time (s)  alice            bob
+            0.000  |-INVITE-------->|
+            0.010  |<---180 Ringing-|
+        """
+        from simvoip.analysis.ladder import ladder_text
+
+        options.setdefault("nodes", self.node_order)
+        return ladder_text(self.to_dataframe(), call_id, start, end, **options)

@@ -86,10 +86,10 @@ class Packet:
     """One copy of a message on the wire (duplicates are new packets)."""
 
     __slots__ = ("packet", "src", "dst", "data", "size", "transport", "meta", "sent_at",
-                 "conn", "seq", "attempt", "message")
+                 "conn", "seq", "attempt", "message", "kind")
 
     def __init__(self, packet: int, src: str, dst: str, data: bytes, transport: str,
-                 meta: tuple[Any, ...], sent_at: float) -> None:
+                 meta: tuple[Any, ...], sent_at: float, kind: str = "sip") -> None:
         self.packet = packet
         self.src = src
         self.dst = dst
@@ -102,6 +102,7 @@ class Packet:
         self.seq = 0
         self.attempt = 0
         self.message: Any = None  # the sent message object (for transport-error reports)
+        self.kind = kind  # "sip", "rtp" or "rtcp" (trace column)
 
 
 class _Connection:
@@ -184,9 +185,9 @@ class Network:
 
     # -- sending ---------------------------------------------------------------------
     def new_packet(self, src: str, dst: str, data: bytes, transport: str,
-                   meta: tuple[Any, ...], now: float) -> Packet:
+                   meta: tuple[Any, ...], now: float, kind: str = "sip") -> Packet:
         self._next_packet += 1
-        return Packet(self._next_packet, src, dst, data, transport, meta, now)
+        return Packet(self._next_packet, src, dst, data, transport, meta, now, kind)
 
     def send(self, packet: Packet, cause: str | None = None) -> None:
         """Trace the ``send`` row and put ``packet`` on the wire."""
@@ -208,7 +209,7 @@ class Network:
     def _trace(self, p: Packet, now: float, event: str, node: str, peer: str,
                cause: str | None, link: str | None) -> None:
         m = p.meta
-        self.trace.records.append((now, event, node, peer, "sip", p.transport, m[0], m[1], m[2],
+        self.trace.records.append((now, event, node, peer, p.kind, p.transport, m[0], m[1], m[2],
                                    m[3], m[4], cause, p.size, p.data, p.packet, link))
 
     def drop(self, packet: Packet, node: str, peer: str, cause: str,
@@ -243,7 +244,7 @@ class Network:
         if duplicate is not None and not reliable:
             # A duplicated datagram is a new packet from here on.
             copy = self.new_packet(packet.src, packet.dst, packet.data, packet.transport,
-                                   packet.meta, now)
+                                   packet.meta, now, packet.kind)
             self._trace(copy, now, "send", packet.src, packet.dst, "duplicate", direction.name)
             self.in_flight[copy.packet] = copy
             self._schedule(duplicate - now, self._arrive, copy, nxt)

@@ -1,0 +1,165 @@
+"""The media plane of simulated calls: RTP packets over the same links as the signalling.
+
+When a call is answered, each side starts an RTP stream towards the other
+(per the negotiated SDP: codec and ptime of the answer's first format). Every
+packet is a real RFC 3550 datagram (:mod:`simvoip.media.rtp`) that crosses the
+simulated links like any SIP message: same delay, jitter, loss and queues, and
+traced with ``kind="rtp"``. The receiving side feeds a
+:class:`~simvoip.media.receiver.MediaReceiver` (statistics, jitter buffer,
+E-model); when a stream stops (BYE sent or received, or the run ends) its
+:class:`~simvoip.media.quality.QualityReport` is kept for ``call.mos``.
+
+Timing is the simulation's, not the media layer's: the receiver is fed
+arrival times relative to the stream's first packet, which is what a
+mouth-to-ear measurement with synchronised clocks would see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from simvoip.media.codecs import Codec, codec_by_name, codec_by_payload_type
+from simvoip.media.errors import RtpParseError
+from simvoip.media.quality import QualityReport
+from simvoip.media.receiver import MediaReceiver
+from simvoip.media.rtp import RtpSender, encode_rtp
+from simvoip.sip.errors import ParseError
+from simvoip.sip.message import Response
+from simvoip.sip.sdp import SessionDescription
+
+if TYPE_CHECKING:
+    from simvoip.sim.simulation import Simulation
+    from simvoip.sim.transport import Packet
+    from simvoip.sip.ua.call import Call
+
+__all__ = ["MediaPlane", "RtpStream", "negotiated_codec"]
+
+DEFAULT_CODEC = "PCMU"
+
+
+def negotiated_codec(call: Call) -> tuple[Codec, float | None]:
+    """Codec and ptime of a call: the first audio format of the 2xx's SDP answer.
+
+    RFC 3264 6.1: the answerer lists the formats it will use, most preferred
+    first; both sides then send the first one. Falls back to PCMU/20 ms.
+    """
+    for _, _, message in call.messages:
+        if isinstance(message, Response) and 200 <= message.status_code < 300 and message.body:
+            try:
+                sdp = SessionDescription.parse(message.body)
+            except ParseError:
+                break
+            for media in sdp.media:
+                if media.media != "audio" or media.is_rejected:
+                    continue
+                for pt in media.payload_types:
+                    try:
+                        codec = codec_by_payload_type(pt)
+                    except (KeyError, ValueError):
+                        rtpmap = media.rtpmap(pt)
+                        if rtpmap is None:
+                            continue
+                        try:
+                            codec = codec_by_name(rtpmap.encoding)
+                        except (KeyError, ValueError):
+                            continue
+                    if codec.name == "telephone-event":
+                        continue
+                    return codec, (float(media.ptime) if media.ptime else None)
+            break
+    return codec_by_name(DEFAULT_CODEC), None
+
+
+@dataclass(slots=True)
+class RtpStream:
+    """One direction of a call's media: ``src`` sends to ``dst`` every ptime."""
+
+    call_id: str
+    src: str
+    dst: str
+    sender: RtpSender
+    receiver: MediaReceiver
+    started_at: float
+    running: bool = True
+    report: QualityReport | None = None
+    rtp_errors: int = 0
+
+    @property
+    def ptime(self) -> float:
+        assert self.sender.ptime_ms is not None
+        return self.sender.ptime_ms / 1000.0
+
+    def finish(self) -> QualityReport:
+        """Stop sending and compute the quality of what arrived so far."""
+        self.running = False
+        if self.report is None:
+            self.report = self.receiver.report(packets_sent=self.sender.packets_sent)
+        return self.report
+
+
+@dataclass
+class MediaPlane:
+    """All RTP streams of a simulation, keyed by ``(call_id, sending node)``."""
+
+    sim: Simulation
+    streams: dict[tuple[str, str], RtpStream] = field(default_factory=dict)
+
+    def start(self, call_id: str, src: str, dst: str, call: Call) -> RtpStream | None:
+        """Start ``src``'s stream of ``call_id`` towards ``dst`` (once per direction)."""
+        key = (call_id, src)
+        if key in self.streams:
+            return None
+        codec, ptime = negotiated_codec(call)
+        rng = self.sim.rng("rtp", call_id, src)
+        stream = RtpStream(call_id, src, dst, RtpSender(codec, rng, ptime_ms=ptime),
+                           MediaReceiver(codec, ptime_ms=ptime), self.sim.now)
+        self.streams[key] = stream
+        self._tick(stream)
+        return stream
+
+    def stop(self, call_id: str, src: str) -> None:
+        """``src`` stops sending on ``call_id`` (it sent or received BYE)."""
+        stream = self.streams.get((call_id, src))
+        if stream is not None and stream.running:
+            stream.running = False
+            # Packets still in flight may arrive: judge the stream after the
+            # largest plausible network delay.
+            self.sim.at(self.sim.now + 2.0, stream.finish)
+
+    def finish_all(self) -> None:
+        for stream in self.streams.values():
+            if stream.report is None:
+                stream.finish()
+
+    def reports(self, call_id: str) -> dict[str, QualityReport]:
+        """Quality per receiving node of ``call_id`` (computed now for live streams)."""
+        out = {}
+        for (cid, _src), stream in self.streams.items():
+            if cid == call_id:
+                out[stream.dst] = stream.report or stream.receiver.report(
+                    packets_sent=stream.sender.packets_sent)
+        return out
+
+    def _tick(self, stream: RtpStream, _event: Any = None) -> None:
+        if not stream.running:
+            return
+        sim = self.sim
+        data = encode_rtp(stream.sender.audio_packet())
+        network = sim.network
+        packet = network.new_packet(stream.src, stream.dst, data, "udp",
+                                     (None, None, stream.call_id, None, None), sim.now, "rtp")
+        network.send(packet)
+        event = sim.env.timeout(stream.ptime)
+        event.callbacks.append(lambda e, s=stream: self._tick(s, e))
+
+    def deliver(self, packet: Packet, now: float) -> None:
+        """An RTP packet reached its destination node."""
+        call_id = packet.meta[2]
+        stream = self.streams.get((call_id, packet.src))
+        if stream is None or stream.report is not None:
+            return
+        try:
+            stream.receiver.receive(packet.data, now - stream.started_at)
+        except (RtpParseError, ParseError):
+            stream.rtp_errors += 1
