@@ -1,7 +1,7 @@
 """Typed views of SIP header values (RFC 3261 section 20, grammar in section 25).
 
-FOUNDATION SKELETON: names and fields are fixed; the message-layer work
-(issue 3) completes the grammar (quoted strings, escapes, IPv6, ...).
+Each view parses one header *value* (one comma-separated element) and formats
+back with ``str()``; ``View.parse(str(v)) == v``.
 
 >>> v = Via.parse("SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK776asdhds;rport")
 >>> v.transport, v.host, v.port, v.branch, v.params["rport"]
@@ -14,35 +14,71 @@ CSeq(number=314159, method='INVITE')
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from simvoip.sip.errors import ParseError
+from simvoip.sip.grammar import (
+    LWS,
+    SIMPLE_PARAMS_PATTERN,
+    TOKEN_CLASS,
+    fast_new,
+    format_params,
+    is_token,
+    parse_params,
+    parse_uint,
+    quote,
+    remember,
+    split_commas,
+    unquote,
+)
+from simvoip.sip.uri import SipUri
 
-__all__ = ["Via", "CSeq", "NameAddr", "split_params", "format_params", "MAGIC_COOKIE"]
+__all__ = [
+    "Via", "CSeq", "NameAddr", "split_params", "format_params", "MAGIC_COOKIE",
+    "parse_option_tags", "parse_max_forwards", "parse_expires",
+]
 
 #: RFC 3261 section 8.1.1.7: branch IDs of RFC 3261 elements start with this.
 MAGIC_COOKIE = "z9hG4bK"
 
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?|\[[0-9A-Fa-f:.]+\]")
+_HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?|\[[0-9A-Fa-f:.]+\]"
+# Fast paths for the common, simple spellings; anything else takes the general route.
+_VIA_FAST_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN_CLASS}+) ({_HOST_PATTERN})(?::([0-9]{{1,5}}))?({SIMPLE_PARAMS_PATTERN})"
+)
+_NAME_ADDR_FAST_RE = re.compile(
+    rf'(?:"([^"\\]*)" ?)?<([A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]+)>({SIMPLE_PARAMS_PATTERN})'
+)
+_OPTION_TAGS_RE = re.compile(rf"{TOKEN_CLASS}+(?:[ \t]*,[ \t]*{TOKEN_CLASS}+)*")
+_CSEQ_FAST_RE = re.compile(rf"([0-9]{{1,9}}) ({TOKEN_CLASS}+)")
+# Parse memos: raw value text -> parsed (immutable, shared) view.
+_VIA_MEMO: dict[str, Via] = {}
+_CSEQ_MEMO: dict[str, CSeq] = {}
+_NAME_ADDR_MEMO: dict[str, NameAddr] = {}
+_SENT_PROTOCOL_RE = re.compile(r"SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*([^ \t/;]+)[ \t]*(.*)", re.S | re.I)
+
 
 def split_params(text: str) -> dict[str, str | None]:
-    """``;a=1;b`` -> ``{'a': '1', 'b': None}`` (names lower-cased)."""
-    params: dict[str, str | None] = {}
-    for part in text.split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        name, eq, value = part.partition("=")
-        params[name.strip().lower()] = value.strip() if eq else None
-    return params
+    """``;a=1;b`` (leading ``;`` optional) -> ``{'a': '1', 'b': None}`` (names lower-cased).
 
-
-def format_params(params: dict[str, str | None]) -> str:
-    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    >>> split_params("a=1;B")
+    {'a': '1', 'b': None}
+    """
+    text = text.strip(LWS)
+    if not text:
+        return {}
+    return parse_params(text if text[0] == ";" else ";" + text)
 
 
 @dataclass(frozen=True, slots=True)
 class Via:
-    """One Via value: ``SIP/2.0/<transport> host[:port] *(;param)``."""
+    """One Via value: ``SIP/2.0/<transport> host[:port] *(;param)`` (RFC 3261 20.42).
+
+    >>> str(Via("UDP", "192.0.2.1", 5060, {"branch": "z9hG4bKx", "rport": None}))
+    'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx;rport'
+    """
 
     transport: str
     host: str
@@ -57,19 +93,84 @@ class Via:
     def sent_by(self) -> tuple[str, int | None]:
         return (self.host, self.port)
 
+    @property
+    def received(self) -> str | None:
+        """RFC 3261 18.2.1 ``received`` (IPv6 with or without brackets, RFC 5118 4.5)."""
+        return self.params.get("received")
+
+    @property
+    def rport(self) -> int | None:
+        """RFC 3581 ``rport`` value (``None`` when absent or empty)."""
+        v = self.params.get("rport")
+        return parse_uint(v, "rport", 65535) if v else None
+
+    @property
+    def maddr(self) -> str | None:
+        return self.params.get("maddr")
+
+    @property
+    def ttl(self) -> int | None:
+        v = self.params.get("ttl")
+        return parse_uint(v, "ttl", 255) if v is not None else None
+
+    def with_params(self, **params: str | None) -> Via:
+        """A copy with parameters added or replaced (e.g. ``received``)."""
+        return replace(self, params={**self.params, **params})
+
     @classmethod
     def parse(cls, text: str) -> Via:
-        proto, _, rest = text.strip().partition(" ")
-        bits = [b.strip() for b in proto.split("/")]
-        if len(bits) != 3 or bits[0].upper() != "SIP":
-            raise ParseError(f"bad Via protocol: {text!r}")
-        hostport, _, params = rest.strip().partition(";")
-        host, colon, port = hostport.strip().rpartition(":")
-        if not colon or "]" in port:
-            host, port = hostport.strip(), ""
-        if port and not port.isdigit():
-            raise ParseError(f"bad Via port: {text!r}")
-        return cls(bits[2].upper(), host, int(port) if port else None, split_params(params))
+        """Parse one value (memoized: equal text gives the same, shared object)."""
+        hit = _VIA_MEMO.get(text)
+        if hit is None:
+            hit = cls._parse(text)
+            remember(_VIA_MEMO, text, hit)
+        return hit
+
+    @classmethod
+    def _parse(cls, text: str) -> Via:
+        m = _VIA_FAST_RE.fullmatch(text)
+        if m is not None:
+            transport, host, port, ptext = m.groups()
+            if port is not None and int(port) > 65535:
+                raise ParseError(f"bad Via port: {text[:60]!r}")
+            return _new_via(transport.upper(), host, int(port) if port else None,  # type: ignore[no-any-return]
+                            _fast_params(ptext) if ptext else {})
+        if text.startswith("SIP/2.0/"):
+            transport, sp, rest = text[8:].partition(" ")
+            if not sp or "/" in transport or ";" in transport:
+                return cls._parse_slow(text)
+        else:
+            return cls._parse_slow(text)
+        return cls._build(transport, rest, text)
+
+    @classmethod
+    def _parse_slow(cls, text: str) -> Via:
+        m = _SENT_PROTOCOL_RE.fullmatch(text.strip(LWS))
+        if m is None:
+            raise ParseError(f"bad Via sent-protocol: {text[:60]!r}")
+        return cls._build(m.group(1), m.group(2), text)
+
+    @classmethod
+    def _build(cls, transport: str, rest: str, text: str) -> Via:
+        if not is_token(transport):
+            raise ParseError(f"bad Via transport: {text[:60]!r}")
+        semi = rest.find(";")
+        if semi >= 0:
+            hostport, params = rest[:semi].strip(LWS), parse_params(rest[semi:])
+        else:
+            hostport, params = rest.strip(LWS), {}
+        if hostport.startswith("["):
+            close = hostport.find("]")
+            host, tail = hostport[: close + 1], hostport[close + 1:]
+            if close < 0 or (tail and tail[0] != ":"):
+                raise ParseError(f"bad Via sent-by: {text[:60]!r}")
+            port = tail[1:].strip(LWS) if tail else ""
+        else:
+            host, _, port = hostport.partition(":")
+            host, port = host.rstrip(LWS), port.strip(LWS)
+        if _HOST_RE.fullmatch(host) is None:
+            raise ParseError(f"bad Via host: {text[:60]!r}")
+        return cls(transport.upper(), host, parse_uint(port, "Via port", 65535) if port else None, params)
 
     def __str__(self) -> str:
         hp = self.host if self.port is None else f"{self.host}:{self.port}"
@@ -78,17 +179,34 @@ class Via:
 
 @dataclass(frozen=True, slots=True)
 class CSeq:
-    """``CSeq: <number> <method>`` (RFC 3261 section 20.16)."""
+    """``CSeq: <number> <method>`` (RFC 3261 section 20.16; number < 2**32).
+
+    >>> str(CSeq.parse("0009  INVITE"))
+    '9 INVITE'
+    """
 
     number: int
     method: str
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
-        num, _, method = text.strip().partition(" ")
-        if not num.isdigit() or not method.strip():
-            raise ParseError(f"bad CSeq: {text!r}")
-        return cls(int(num), method.strip())
+        """Parse one value (memoized: equal text gives the same, shared object)."""
+        hit = _CSEQ_MEMO.get(text)
+        if hit is None:
+            hit = cls._parse(text)
+            remember(_CSEQ_MEMO, text, hit)
+        return hit
+
+    @classmethod
+    def _parse(cls, text: str) -> CSeq:
+        m = _CSEQ_FAST_RE.fullmatch(text)
+        if m is not None:
+            return _new_cseq(int(m.group(1)), m.group(2))  # type: ignore[no-any-return]
+        parts = text.split()
+        if len(parts) != 2 or not is_token(parts[1]):
+            raise ParseError(f"bad CSeq: {text[:60]!r}")
+        # RFC 4475 3.1.2.4: a CSeq above 2**32-1 is invalid (8.1.1.5 says < 2**31 for new ones).
+        return cls(parse_uint(parts[0], "CSeq number"), parts[1])
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
@@ -96,32 +214,196 @@ class CSeq:
 
 @dataclass(frozen=True, slots=True)
 class NameAddr:
-    """name-addr / addr-spec with header parameters (From, To, Contact, Route ...)."""
+    """name-addr / addr-spec with header parameters (From, To, Contact, Route ...).
+
+    ``uri`` is the URI text (as on the wire); :attr:`sip_uri` parses it.
+    A Contact of ``*`` is ``NameAddr("*")`` (:attr:`is_star`).
+
+    >>> c = NameAddr.parse('"Quoted \\\\"x\\\\"" <sip:a@b.example;lr>;expires=60;q=0.5')
+    >>> c.display_name, c.uri, c.expires, c.q, c.sip_uri.lr
+    ('Quoted "x"', 'sip:a@b.example;lr', 60, 0.5, True)
+    >>> str(NameAddr("sip:a@b.example", "A", {"tag": "1"}))
+    '"A" <sip:a@b.example>;tag=1'
+    """
 
     uri: str
     display_name: str | None = None
     params: dict[str, str | None] = field(default_factory=dict)
+    # The parsed URI, filled on first use of ``sip_uri`` (not part of equality).
+    _parsed_uri: SipUri | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def tag(self) -> str | None:
         return self.params.get("tag")
 
+    @property
+    def is_star(self) -> bool:
+        return self.uri == "*"
+
+    @property
+    def sip_uri(self) -> SipUri:
+        """The URI as a :class:`~simvoip.sip.uri.SipUri` (ParseError 416 for other schemes)."""
+        parsed = self._parsed_uri
+        if parsed is None:
+            parsed = SipUri.parse(self.uri)
+            object.__setattr__(self, "_parsed_uri", parsed)
+        return parsed
+
+    @property
+    def expires(self) -> int | None:
+        """Contact ``expires`` parameter (RFC 3261 20.10)."""
+        v = self.params.get("expires")
+        return parse_uint(v, "expires") if v is not None else None
+
+    @property
+    def q(self) -> float | None:
+        """Contact ``q`` parameter, 0 ... 1 (RFC 3261 20.10)."""
+        v = self.params.get("q")
+        if v is None:
+            return None
+        try:
+            q = float(v)
+        except ValueError:
+            raise ParseError(f"bad q value: {v[:20]!r}") from None
+        if not 0.0 <= q <= 1.0 or len(v) > 5:
+            raise ParseError(f"q value out of range: {v[:20]!r}")
+        return q
+
     def with_tag(self, tag: str) -> NameAddr:
         return NameAddr(self.uri, self.display_name, {**self.params, "tag": tag})
 
+    def with_params(self, **params: str | None) -> NameAddr:
+        return NameAddr(self.uri, self.display_name, {**self.params, **params})
+
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        text = text.strip()
-        if "<" in text:
-            display, _, rest = text.partition("<")
-            uri, close, params = rest.partition(">")
-            if not close:
-                raise ParseError(f"unclosed '<' in {text!r}")
-            display = display.strip().strip('"') or None
-            return cls(uri.strip(), display, split_params(params))
-        uri, _, params = text.partition(";")
-        return cls(uri.strip(), None, split_params(params))
+        """Parse one value (memoized: equal text gives the same, shared object)."""
+        hit = _NAME_ADDR_MEMO.get(text)
+        if hit is None:
+            hit = cls._parse(text)
+            remember(_NAME_ADDR_MEMO, text, hit)
+        return hit
+
+    @classmethod
+    def _parse(cls, text: str) -> NameAddr:
+        m = _NAME_ADDR_FAST_RE.fullmatch(text)
+        if m is not None:
+            fast_display, uri, ptext = m.groups()
+            return _new_name_addr(  # type: ignore[no-any-return]
+                uri, fast_display or None, _fast_params(ptext) if ptext else {}, None)
+        text = text.strip(LWS)
+        if not text:
+            raise ParseError("empty name-addr")
+        display: str | None = None
+        if text[0] == '"':
+            # quoted display-name, then LWS, then "<"
+            end = text.find('"', 1) + 1
+            if end > 0 and "\\" not in text[1:end]:
+                display = text[1: end - 1] or None
+            else:
+                end = _quoted_end(text)
+                display = unquote(text[:end]) or None
+            rest = text[end:].lstrip(LWS)
+            if not rest.startswith("<"):
+                raise ParseError(f"expected '<' after display name: {text[:60]!r}")
+        else:
+            lt = text.find("<")
+            semi = text.find(";")
+            if lt < 0 or (0 <= semi < lt):
+                return cls._addr_spec(text)
+            words = text[:lt].split()
+            # RFC 4475 3.1.1.6: tolerate "token<uri>" without LWS.
+            for w in words:
+                if not is_token(w):
+                    raise ParseError(f"bad display name {text[:lt][:40]!r}")
+            display = " ".join(words) if words else None
+            rest = text[lt:]
+        close = rest.find(">")
+        if close < 0:
+            raise ParseError(f"unclosed '<' in {text[:60]!r}")
+        uri = rest[1:close]
+        if not uri or any(c in uri for c in " \t<\""):
+            raise ParseError(f"bad URI in name-addr: {text[:60]!r}")
+        if uri.find(":") <= 0:
+            raise ParseError(f"not an absolute URI: {uri[:60]!r}")
+        after = rest[close + 1:]
+        return cls(uri, display, parse_params(after) if after else {})
+
+    @classmethod
+    def _addr_spec(cls, text: str) -> NameAddr:
+        uri, semi, ptext = text.partition(";")
+        uri = uri.rstrip(LWS)
+        if uri == "*":
+            return cls("*", None, parse_params(semi + ptext) if semi else {})
+        # RFC 3261 20.10: an addr-spec containing ',', '?' or ';' MUST be in <>.
+        if not uri or any(c in uri for c in " \t<>\"?,") or uri.find(":") <= 0:
+            raise ParseError(f"bad addr-spec: {text[:60]!r}")
+        return cls(uri, None, parse_params(semi + ptext) if semi else {})
 
     def __str__(self) -> str:
-        dn = f'"{self.display_name}" ' if self.display_name else ""
+        if self.uri == "*":
+            return "*" + format_params(self.params)
+        dn = f"{quote(self.display_name)} " if self.display_name else ""
         return f"{dn}<{self.uri}>{format_params(self.params)}"
+
+
+_new_via = fast_new(Via)
+_new_cseq = fast_new(CSeq)
+_new_name_addr = fast_new(NameAddr)
+
+
+def _fast_params(ptext: str) -> dict[str, str | None]:
+    # ptext already matched SIMPLE_PARAMS_PATTERN: ";a=1;b" with plain tokens.
+    out: dict[str, str | None] = {}
+    for part in ptext[1:].split(";"):
+        n, eq, v = part.partition("=")
+        out[n.lower()] = v if eq else None
+    return out
+
+
+def _quoted_end(text: str) -> int:
+    i = 1
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+        elif ch == '"':
+            return i + 1
+        else:
+            i += 1
+    raise ParseError(f"unterminated quoted string: {text[:60]!r}")
+
+
+def parse_option_tags(row: str) -> list[str]:
+    """Require / Supported / Unsupported / Proxy-Require values (RFC 3261 20.32).
+
+    >>> parse_option_tags("100rel, timer")
+    ['100rel', 'timer']
+    """
+    row = row.strip(LWS)
+    if _OPTION_TAGS_RE.fullmatch(row) is not None:
+        return [t.strip(LWS) for t in row.split(",")] if "," in row else [row]
+    tags = split_commas(row)
+    for t in tags:
+        if not is_token(t):
+            raise ParseError(f"bad option tag {t[:40]!r}")
+    return tags
+
+
+def parse_max_forwards(value: str) -> int:
+    """Max-Forwards, 0 ... 255 (RFC 3261 20.22; RFC 4475 3.1.2.4 rejects 300).
+
+    >>> parse_max_forwards("0068")
+    68
+    """
+    return parse_uint(value, "Max-Forwards", 255)
+
+
+def parse_expires(value: str) -> int:
+    """Expires delta-seconds, below 2**32 (RFC 3261 20.19).
+
+    >>> parse_expires("3600")
+    3600
+    """
+    return parse_uint(value, "Expires")

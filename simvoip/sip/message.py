@@ -1,7 +1,13 @@
 """SIP messages: bytes in, typed objects, bytes out (RFC 3261 sections 7, 20, 25).
 
-FOUNDATION SKELETON: the public surface is fixed here; the grammar is filled in
-by the message-layer work (issue 3).
+``parse_message`` checks the start line and the header-field framing eagerly
+and keeps every header value as its raw (unfolded) string; typed views
+(``msg.vias``, ``msg.cseq``, ``msg.contacts`` ...) parse on first access and
+are cached on the :class:`Headers` object, whose mutators drop the cache.
+
+``Content-Length`` is framing, not content: ``parse_message`` uses it to cut
+the body and drops the row; ``encode`` always writes one computed from the
+body. So ``parse_message(m.encode()) == m`` for any message built in code.
 
 >>> raw = (b"OPTIONS sip:bob@b.example SIP/2.0\\r\\n"
 ...        b"Via: SIP/2.0/UDP a.example;branch=z9hG4bK1\\r\\n"
@@ -9,19 +15,23 @@ by the message-layer work (issue 3).
 ...        b"Call-ID: c1\\r\\nCSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\n"
 ...        b"Content-Length: 0\\r\\n\\r\\n")
 >>> msg = parse_message(raw)
->>> msg.method, msg.headers.get("call-id")
-('OPTIONS', 'c1')
+>>> msg.method, msg.headers.get("call-id"), msg.max_forwards, msg.request_uri.user
+('OPTIONS', 'c1', 70, 'bob')
 >>> parse_message(msg.encode()) == msg
 True
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from simvoip.sip.errors import ParseError
-from simvoip.sip.headers import CSeq, NameAddr, Via
+from simvoip.sip.grammar import fast_new, is_token
+from simvoip.sip.uri import SipUri
+from simvoip.sip.views import TypedViews
 
 __all__ = ["Headers", "Request", "Response", "Message", "parse_message", "canonical_name"]
 
@@ -50,6 +60,12 @@ _CANONICAL = {
     )
 }
 
+# raw spelling -> canonical name; bounded so hostile input cannot grow it forever.
+_NAME_MEMO: dict[str, str] = {}
+_MEMO_LIMIT = 4096
+# raw header names seen on the wire and already validated -> canonical name.
+_WIRE_NAMES: dict[str, str] = {}
+
 
 def canonical_name(name: str) -> str:
     """The canonical spelling of a header name (compact forms expanded).
@@ -57,46 +73,104 @@ def canonical_name(name: str) -> str:
     >>> canonical_name("v"), canonical_name("CALL-id"), canonical_name("x-custom-thing")
     ('Via', 'Call-ID', 'X-Custom-Thing')
     """
-    low = name.lower()
-    if low in COMPACT_FORMS:
-        return COMPACT_FORMS[low]
-    known = _CANONICAL.get(low)
+    known = _NAME_MEMO.get(name)
     if known is not None:
         return known
-    return "-".join(p[:1].upper() + p[1:] for p in low.split("-"))
+    low = name.lower()
+    if low in COMPACT_FORMS:
+        out = COMPACT_FORMS[low]
+    else:
+        out = _CANONICAL.get(low) or "-".join(p[:1].upper() + p[1:] for p in low.split("-"))
+    if len(_NAME_MEMO) < _MEMO_LIMIT:
+        _NAME_MEMO[name] = out
+    return out
 
 
 class Headers:
     """Ordered multi-map of header field rows; names are canonicalised.
 
-    Each row keeps its raw value string; typed views parse it on demand.
+    Each row keeps its raw value string; typed views parse it on demand and
+    cache the result here until the next mutation.
 
     >>> h = Headers([("v", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("Call-ID", "x")])
     >>> h.get("Via"), "call-id" in h, h.get_all("via")
     ('SIP/2.0/UDP a;branch=z9hG4bK1', True, ['SIP/2.0/UDP a;branch=z9hG4bK1'])
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "_cache", "_idx")
 
     def __init__(self, rows: Iterable[tuple[str, str]] = ()) -> None:
         self._rows: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in rows]
+        self._cache: dict[Any, Any] = {}
+        self._idx: dict[str, list[str]] | None = None
+
+    @classmethod
+    def _from_canonical(
+        cls, rows: list[tuple[str, str]], index: dict[str, list[str]] | None = None
+    ) -> Headers:
+        h = cls.__new__(cls)
+        h._rows = rows
+        h._cache = {}
+        h._idx = index
+        return h
+
+    def _changed(self) -> None:
+        # Every mutation drops the typed-view cache and the name index.
+        self._cache.clear()
+        self._idx = None
+
+    def _build_index(self) -> dict[str, list[str]]:
+        idx: dict[str, list[str]] = {}
+        for n, v in self._rows:
+            values = idx.get(n)
+            if values is None:
+                idx[n] = [v]
+            else:
+                values.append(v)
+        self._idx = idx
+        return idx
+
+    def _values(self, name: str) -> list[str] | None:
+        idx = self._idx
+        if idx is None:
+            idx = self._build_index()
+        values = idx.get(name)
+        if values is None:
+            key = _NAME_MEMO.get(name) or canonical_name(name)
+            if key != name:
+                values = idx.get(key)
+        return values
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        key = canonical_name(name)
-        for n, v in self._rows:
-            if n == key:
-                return v
-        return default
+        idx = self._idx
+        if idx is None:
+            idx = self._build_index()
+        values = idx.get(name)  # fast path: callers mostly pass canonical names
+        if values is None:
+            values = self._values(name)
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
-        key = canonical_name(name)
-        return [v for n, v in self._rows if n == key]
+        idx = self._idx
+        if idx is None:
+            idx = self._build_index()
+        values = idx.get(name)
+        if values is None:
+            values = self._values(name)
+        return list(values) if values else []
+
+    def count(self, name: str) -> int:
+        """Number of rows named ``name``."""
+        values = self._values(name)
+        return len(values) if values else 0
 
     def add(self, name: str, value: str) -> None:
+        self._changed()
         self._rows.append((canonical_name(name), value))
 
     def prepend(self, name: str, value: str) -> None:
         """Insert a row before the first row of the same name (or at the top)."""
+        self._changed()
         key = canonical_name(name)
         for i, (n, _) in enumerate(self._rows):
             if n == key:
@@ -106,6 +180,7 @@ class Headers:
 
     def set(self, name: str, value: str) -> None:
         """Replace every row of ``name`` by one row, keeping the first position."""
+        self._changed()
         key = canonical_name(name)
         for i, (n, _) in enumerate(self._rows):
             if n == key:
@@ -115,13 +190,22 @@ class Headers:
         self._rows.append((key, value))
 
     def remove(self, name: str) -> None:
+        self._changed()
         key = canonical_name(name)
         self._rows = [r for r in self._rows if r[0] != key]
 
+    def remove_first(self, name: str) -> str | None:
+        """Remove the first row of ``name`` (e.g. a proxy popping its Route); return its value."""
+        key = canonical_name(name)
+        for i, (n, v) in enumerate(self._rows):
+            if n == key:
+                self._changed()
+                del self._rows[i]
+                return v
+        return None
+
     def copy(self) -> Headers:
-        h = Headers()
-        h._rows = list(self._rows)
-        return h
+        return Headers._from_canonical(list(self._rows))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -135,56 +219,17 @@ class Headers:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and self._rows == other._rows
 
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"Headers({self._rows!r})"
 
 
-class _TypedViews:
-    """Typed accessors shared by requests and responses (parsed on demand)."""
-
-    __slots__ = ()
-    headers: Headers
-
-    @property
-    def vias(self) -> list[Via]:
-        return [Via.parse(v) for row in self.headers.get_all("Via") for v in _split_commas(row)]
-
-    @property
-    def top_via(self) -> Via:
-        row = self.headers.get("Via")
-        if row is None:
-            raise ParseError("missing Via")
-        return Via.parse(_split_commas(row)[0])
-
-    @property
-    def branch(self) -> str | None:
-        return self.top_via.branch
-
-    @property
-    def cseq(self) -> CSeq:
-        return CSeq.parse(self._required("CSeq"))
-
-    @property
-    def call_id(self) -> str:
-        return self._required("Call-ID")
-
-    @property
-    def from_(self) -> NameAddr:
-        return NameAddr.parse(self._required("From"))
-
-    @property
-    def to(self) -> NameAddr:
-        return NameAddr.parse(self._required("To"))
-
-    def _required(self, name: str) -> str:
-        value = self.headers.get(name)
-        if value is None:
-            raise ParseError(f"missing {name}")
-        return value
-
-
 def _split_commas(row: str) -> list[str]:
-    """Split a header row at commas outside quotes and angle brackets (RFC 3261 7.3.1)."""
+    """Lenient comma split (RFC 3261 7.3.1) that drops empty elements; never raises.
+
+    Typed views use the strict :func:`simvoip.sip.grammar.split_commas`.
+    """
     out, depth, quoted, start = [], 0, False, 0
     i = 0
     while i < len(row):
@@ -209,81 +254,213 @@ def _split_commas(row: str) -> list[str]:
 
 
 @dataclass(eq=True, slots=True)
-class Request(_TypedViews):
-    """A SIP request: method, Request-URI (as text), headers, body bytes."""
+class Request(TypedViews):
+    """A SIP request: method, Request-URI (as text), headers, body bytes.
+
+    ``defects`` lists framing problems found while parsing that still let
+    the message through (e.g. conflicting Content-Length rows, RFC 4475
+    3.3.12); :func:`simvoip.sip.validate.validate_request` turns them into 400.
+
+    >>> r = Request("BYE", "sip:bob@192.0.2.4", Headers([("Call-ID", "a84b")]))
+    >>> r.encode()
+    b'BYE sip:bob@192.0.2.4 SIP/2.0\\r\\nCall-ID: a84b\\r\\nContent-Length: 0\\r\\n\\r\\n'
+    >>> r.request_uri.host
+    '192.0.2.4'
+    """
 
     method: str
     uri: str
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     version: str = "SIP/2.0"
+    defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def encode(self) -> bytes:
-        start = f"{self.method} {self.uri} {self.version}"
-        return _encode(start, self.headers, self.body)
+        return _encode(f"{self.method} {self.uri} {self.version}", self.headers, self.body)
+
+    @property
+    def request_uri(self) -> SipUri:
+        """The Request-URI parsed (ParseError with status 416 for non sip/sips/tel schemes)."""
+        cache = self.headers._cache
+        hit = cache.get("request_uri")
+        if hit is not None and hit[0] == self.uri:
+            return hit[1]  # type: ignore[no-any-return]
+        parsed = SipUri.parse(self.uri)
+        cache["request_uri"] = (self.uri, parsed)
+        return parsed
+
+    def copy(self) -> Request:
+        """A copy with its own :class:`Headers` (safe to rewrite, e.g. in a proxy)."""
+        return Request(self.method, self.uri, self.headers.copy(), self.body, self.version)
 
 
 @dataclass(eq=True, slots=True)
-class Response(_TypedViews):
-    """A SIP response: status code, reason phrase, headers, body bytes."""
+class Response(TypedViews):
+    """A SIP response: status code, reason phrase, headers, body bytes.
+
+    >>> Response(180, "Ringing", Headers([("CSeq", "1 INVITE")])).cseq.method
+    'INVITE'
+    """
 
     status_code: int
     reason: str = ""
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     version: str = "SIP/2.0"
+    defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def encode(self) -> bytes:
-        start = f"{self.version} {self.status_code} {self.reason}"
-        return _encode(start, self.headers, self.body)
+        return _encode(f"{self.version} {self.status_code} {self.reason}", self.headers, self.body)
+
+    def copy(self) -> Response:
+        return Response(self.status_code, self.reason, self.headers.copy(), self.body, self.version)
 
 
 Message = Request | Response
+_new_request = fast_new(Request)
+_new_response = fast_new(Response)
 
 
 def _encode(start: str, headers: Headers, body: bytes) -> bytes:
     lines = [start]
-    have_length = False
-    for name, value in headers:
-        if name == "Content-Length":
-            value = str(len(body))
-            have_length = True
-        lines.append(f"{name}: {value}")
-    if not have_length:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+    lines += [f"{n}: {v}" for n, v in headers._rows if n != "Content-Length"]
+    lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+    return "\r\n".join(lines).encode() + body
+
+
+# RFC 3261 25.1: Request-URI = SIP-URI / SIPS-URI / absoluteURI; no LWS, no <>".
+_RURI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:[!#-;=?-~]+")
+_VERSION_RE = re.compile(r"[Ss][Ii][Pp]/[0-9]{1,5}\.[0-9]{1,5}")
+_FOLD_RE = re.compile(r"[ \t]*\r\n[ \t]+")
+
+
+class _Folded(Exception):
+    """Internal: a continuation line was met; parse again with the lines unfolded."""
+
+
+def _checked_name(raw: str, colon: str, lines: list[str], line: str, folded: bool) -> str:
+    """Validate a header name not seen before (RFC 3261 25.1: token, then HCOLON)."""
+    if not folded and line[:1] in (" ", "\t"):
+        raise _Folded
+    name = raw.rstrip(" \t")
+    if not colon or not is_token(name):
+        raise ParseError(f"malformed header line: {line[:60]!r}", line=lines.index(line, 1) + 1)
+    canonical = canonical_name(name)
+    if len(_WIRE_NAMES) < _MEMO_LIMIT:
+        _WIRE_NAMES[raw] = canonical
+    return canonical
 
 
 def parse_message(data: bytes) -> Request | Response:
-    """Parse one SIP message from ``data``; raise :class:`ParseError` if malformed."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise ParseError("no empty line after the headers")
+    """Parse one SIP message (one datagram's worth) from ``data``.
+
+    Raises :class:`ParseError` — and nothing else — for any malformed input.
+    Octets after the Content-Length body are discarded (RFC 3261 18.3,
+    RFC 4475 3.1.1.8); without Content-Length the body runs to the end.
+
+    >>> parse_message(b"SIP/2.0 100 \\r\\nl: 0\\r\\n\\r\\n")
+    Response(status_code=100, reason='', headers=Headers([]), body=b'', version='SIP/2.0')
+    >>> parse_message(b"INVITE  sip:a@b SIP/2.0\\r\\n\\r\\n")
+    Traceback (most recent call last):
+    ...
+    simvoip.sip.errors.ParseError: line 1: bad request line: 'INVITE  sip:a@b SIP/2.0'
+    """
     try:
-        text = head.decode("utf-8")
+        return _parse(data)
+    except ParseError:
+        raise
+    except Exception as exc:  # defensive: the contract is "ParseError or a message"
+        raise ParseError(f"malformed message ({type(exc).__name__})") from None
+
+
+def _parse(data: bytes) -> Request | Response:
+    if type(data) is not bytes:
+        data = bytes(data)
+    start = 0
+    # RFC 3261 7.5: ignore CRLFs before the start-line (also RFC 5626 keep-alives).
+    while data.startswith(b"\r\n", start):
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        raise ParseError("no empty line after the header section", offset=len(data))
+    head = data[start:end]
+    n_lf = head.count(b"\n")
+    if n_lf != head.count(b"\r"):
+        raise ParseError("bare CR or LF in the header section", offset=start)
+    try:
+        text = head.decode()
     except UnicodeDecodeError as exc:
-        raise ParseError(f"header bytes are not UTF-8: {exc}") from None
-    raw_lines = text.split("\r\n")
-    # RFC 3261 section 7.3.1: a line starting with whitespace continues the previous one.
-    lines: list[str] = []
-    for line in raw_lines:
-        if line[:1] in (" ", "\t") and lines:
-            lines[-1] = lines[-1].rstrip() + " " + line.strip()
+        raise ParseError("header section is not UTF-8", offset=start + exc.start) from None
+    lines = text.split("\r\n")
+    if len(lines) - 1 != n_lf:
+        raise ParseError("bare CR or LF in the header section", offset=start)
+    try:
+        return _parse_lines(lines, data, end, False)
+    except _Folded:
+        # RFC 3261 7.3.1: a line starting with whitespace continues the previous one.
+        return _parse_lines(_FOLD_RE.sub(" ", text).split("\r\n"), data, end, True)
+
+
+def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Request | Response:
+    start_line = lines[0]
+    response = start_line.startswith("SIP/")
+    if response:
+        parts = start_line.split(" ", 2)
+        if len(parts) < 2 or _VERSION_RE.fullmatch(parts[0]) is None:
+            raise ParseError(f"bad status line: {start_line[:60]!r}", line=1)
+        code = parts[1]
+        # RFC 3261 25.1: Status-Code = 3DIGIT; classes 1xx-6xx (7.2).
+        if len(code) != 3 or not code.isascii() or not code.isdigit() or not "100" <= code <= "699":
+            raise ParseError(f"bad status code: {code[:20]!r}", line=1)
+    else:
+        parts = start_line.split(" ")
+        if (
+            len(parts) != 3
+            or not is_token(parts[0])
+            or _RURI_RE.fullmatch(parts[1]) is None
+            or _VERSION_RE.fullmatch(parts[2]) is None
+        ):
+            if not folded and len(lines) > 1 and lines[1][:1] in (" ", "\t"):
+                raise _Folded  # the start line itself is continued (odd, but legal LWS)
+            raise ParseError(f"bad request line: {start_line[:60]!r}", line=1)
+    rows: list[tuple[str, str]] = []
+    index: dict[str, list[str]] = {}
+    lengths: list[str] = []
+    memo = _WIRE_NAMES
+    for i in range(1, len(lines)):
+        raw, colon, value = lines[i].partition(":")
+        name = memo.get(raw)
+        if name is None:
+            name = _checked_name(raw, colon, lines, lines[i], folded)
+        value = value.strip(" \t")
+        if name == "Content-Length":
+            lengths.append(value)
+            continue
+        rows.append((name, value))
+        values = index.get(name)
+        if values is None:
+            index[name] = [value]
         else:
-            lines.append(line)
-    start, *fields = lines
-    rows = []
-    for i, line in enumerate(fields, start=2):
-        name, colon, value = line.partition(":")
-        if not colon or not name.strip():
-            raise ParseError(f"header line without a name: {line!r}", line=i)
-        rows.append((name.strip(), value.strip()))
-    headers = Headers(rows)
-    parts = start.split(" ", 2)
-    if len(parts) != 3:
-        raise ParseError(f"bad start line: {start!r}", line=1)
-    if parts[0].startswith("SIP/"):
-        if not (parts[1].isdigit() and len(parts[1]) == 3):
-            raise ParseError(f"bad status code: {parts[1]!r}", line=1)
-        return Response(int(parts[1]), parts[2], headers, body, parts[0])
-    return Request(parts[0], parts[1], headers, body, parts[2])
+            values.append(value)
+    headers = Headers._from_canonical(rows, index)
+    body = data[end + 4:]
+    defects: tuple[str, ...] = ()
+    if lengths:
+        if any(v != lengths[0] for v in lengths):
+            # RFC 4475 3.3.12 (mcl01): the parser keeps going, validation answers 400.
+            defects = ("conflicting Content-Length header fields",)
+        else:
+            v = lengths[0]
+            if not v.isascii() or not v.isdigit() or len(v) > 10:
+                raise ParseError(f"bad Content-Length: {v[:20]!r}")
+            n = int(v)
+            if n > len(body):
+                raise ParseError(
+                    f"Content-Length {n} larger than the {len(body)} body octets present",
+                    offset=end + 4,
+                )
+            body = body[:n]
+    if response:
+        return _new_response(  # type: ignore[no-any-return]
+            int(parts[1]), parts[2] if len(parts) == 3 else "", headers, body, parts[0], defects)
+    return _new_request(parts[0], parts[1], headers, body, parts[2], defects)  # type: ignore[no-any-return]
