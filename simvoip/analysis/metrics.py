@@ -26,6 +26,8 @@ else by the SIP identifiers. The ladder and pcap writers use the same pairing.
 
 from __future__ import annotations
 
+import re
+
 import math
 from collections import defaultdict, deque
 from collections.abc import Hashable, Iterator, Mapping
@@ -120,6 +122,18 @@ def _payload_key(row: Any) -> Hashable:
             _text(row.cseq), _text(row.branch))
 
 
+_TO_TAG = re.compile(rb"\r\n(?:To|t)[ \t]*:[^\r\n]*?;[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)",
+                     re.IGNORECASE)
+
+
+def _to_tag(data: Any) -> bytes | None:
+    """The To tag of an encoded message, if any (cheap scan, no full parse)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return None
+    match = _TO_TAG.search(bytes(data))
+    return match.group(1) if match else None
+
+
 def retransmission_flags(df: pd.DataFrame) -> pd.Series:
     """Which ``send`` rows repeat an earlier send of the same message by the same sender.
 
@@ -139,7 +153,11 @@ def retransmission_flags(df: pd.DataFrame) -> pd.Series:
         branch = _text(row.branch)
         ident: Hashable
         if branch is not None:
-            ident = (branch, _text(row.method), status_code(row.status))
+            status = status_code(row.status)
+            # Responses of different forks share the branch but not the To tag
+            # (RFC 3261 16.7): only the same tag makes a retransmission.
+            ident = (branch, _text(row.method), status,
+                     _to_tag(row.data) if status is not None else None)
         else:
             ident = _payload_key(row)
         key = (_text(row.node), _text(row.peer), ident)

@@ -124,7 +124,7 @@ class SimCall:
         """Media quality per receiving node (both directions of an answered call)."""
         if self.call_id is None:
             return {}
-        return self.sim.media.reports(self.call_id)
+        return self.sim.media.reports(self.call_id, self.caller, self.callee)
 
     @property
     def mos(self) -> float | None:

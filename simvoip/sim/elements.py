@@ -29,20 +29,23 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from simvoip.sim.schema import TopologyError
 from simvoip.sim.topology import Topology
 from simvoip.sip.location import LocationService
+from simvoip.sip.overload import OverloadControlProxy
 from simvoip.sip.proxy import Proxy, ProxyConfig
 from simvoip.sip.registrar import Registrar, RegistrarConfig
 from simvoip.sip.transaction.timers import TimerConfig
+from simvoip.sip.trunk import BUSY_CODES, Trunk
 from simvoip.sip.ua import UserAgent
 from simvoip.sip.ua.config import UABehaviour, UAConfig
 
 __all__ = ["ua_config", "proxy_config", "build_user_agent", "build_proxy", "aor_of_node",
-           "UA_PARAMS", "PROXY_PARAMS"]
+           "build_trunk", "trunk_config", "QueueProbedProxy", "UA_PARAMS", "PROXY_PARAMS",
+           "TRUNK_PARAMS"]
 
 #: ``params`` keys of an endpoint: :class:`UABehaviour` fields plus these UAConfig fields.
 _UA_CONFIG_PARAMS = ("register_expires", "invite_timeout", "media_port", "display_name",
@@ -50,7 +53,11 @@ _UA_CONFIG_PARAMS = ("register_expires", "invite_timeout", "media_port", "displa
 UA_PARAMS = tuple(f.name for f in dataclasses.fields(UABehaviour)) + _UA_CONFIG_PARAMS
 #: ``params`` keys of a proxy node.
 PROXY_PARAMS = ("record_route", "stateful", "forking", "timer_c", "sequential_timeout",
-                "min_expires", "max_expires")
+                "min_expires", "max_expires", "overload_threshold", "retry_after")
+#: ``params`` keys of a trunk node: what a full trunk answers, plus the UA ones.
+TRUNK_PARAMS = ("busy_code", "retry_after") + UA_PARAMS
+#: How a trunk answers an admitted call unless its params say otherwise.
+_TRUNK_BEHAVIOUR = {"ring_delay": None, "answer_delay": 0.0}
 
 
 def _params(topology: Topology, node: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -89,10 +96,14 @@ def aor_of_node(topology: Topology, node: str) -> str:
 
 def ua_config(topology: Topology, node: str, timers: TimerConfig | None = None) -> UAConfig:
     """The :class:`UAConfig` of endpoint ``node`` from its attributes and ``params``."""
+    return _ua_config(topology, node, _params(topology, node, UA_PARAMS), timers, {})
+
+
+def _ua_config(topology: Topology, node: str, params: dict[str, Any],
+               timers: TimerConfig | None, defaults: dict[str, Any]) -> UAConfig:
     attrs = topology.graph.nodes[node]
-    params = _params(topology, node, UA_PARAMS)
     behaviour_fields = {f.name for f in dataclasses.fields(UABehaviour)}
-    behaviour: dict[str, Any] = {}
+    behaviour: dict[str, Any] = dict(defaults)
     for key, value in params.items():
         if key not in behaviour_fields:
             continue
@@ -148,6 +159,9 @@ def proxy_config(topology: Topology, node: str,
     if "sequential_timeout" in params:
         _checked(topology, node, "sequential_timeout", params["sequential_timeout"],
                  (int, float), lo=0.0)
+    for key in ("overload_threshold", "retry_after"):
+        if key in params:
+            _checked(topology, node, key, params.pop(key), int, lo=0, optional=False)
     registrar = RegistrarConfig(
         min_expires=_checked(topology, node, "min_expires", params.pop("min_expires", 60), int,
                              lo=0, optional=False),
@@ -166,10 +180,69 @@ def build_user_agent(topology: Topology, node: str, rng: random.Random,
     return UserAgent(ua_config(topology, node, timers), rng)
 
 
+class QueueProbedProxy(OverloadControlProxy):
+    """An :class:`OverloadControlProxy` that reads its node's queue before each message.
+
+    ``queue_probe(now)`` (set by the simulation) returns the number of messages
+    waiting for processing at the node; it becomes ``queue_length``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue_probe: Callable[[float], int] | None = None
+
+    def receive(self, message: Any, source: Any, now: float) -> list[Any]:
+        if self.queue_probe is not None:
+            self.queue_length = self.queue_probe(now)
+        return super().receive(message, source, now)
+
+
 def build_proxy(topology: Topology, node: str, rng: random.Random,
                 timers: TimerConfig | None = None) -> Proxy:
-    """A stateful proxy with a registrar (its own location service) for ``node``'s domain."""
+    """A stateful proxy with a registrar (its own location service) for ``node``'s domain.
+
+    With ``params.overload_threshold`` it is a :class:`QueueProbedProxy`: new
+    INVITEs get 503 + ``Retry-After: params.retry_after`` (default 10) while
+    more than that many messages wait at the node.
+    """
     config, registrar_config = proxy_config(topology, node, timers)
     location = LocationService()
     registrar = Registrar(config.domain, location, rng, registrar_config)
+    params = topology.graph.nodes[node].get("params") or {}
+    if "overload_threshold" in params:
+        return QueueProbedProxy(config, rng, location, registrar,
+                                threshold=params["overload_threshold"],
+                                retry_after=params.get("retry_after", 10))
     return Proxy(config, rng, location, registrar)
+
+
+def trunk_config(topology: Topology, node: str,
+                 timers: TimerConfig | None = None) -> tuple[UAConfig, dict[str, Any]]:
+    """The :class:`UAConfig` of trunk ``node`` and its :class:`Trunk` keyword arguments.
+
+    >>> topo = Topology()
+    >>> topo.add_endpoint("alice")
+    >>> topo._add_node("trunk", "gw", {"channels": 4, "params": {"busy_code": 486}}, "gw")
+    >>> config, extra = trunk_config(topo, "gw")
+    >>> extra, config.behaviour.answer_delay, config.aor
+    ({'channels': 4, 'busy_code': 486}, 0.0, 'sip:gw@gw')
+    """
+    params = _params(topology, node, TRUNK_PARAMS)
+    extra: dict[str, Any] = {"channels": int(topology.graph.nodes[node]["channels"])}
+    if "busy_code" in params:
+        code = params.pop("busy_code")
+        if code not in BUSY_CODES:
+            raise TopologyError(f"{topology.source}: nodes[{node}].params.busy_code: must be "
+                                f"one of {', '.join(map(str, BUSY_CODES))}, got {code!r}")
+        extra["busy_code"] = code
+    if "retry_after" in params:
+        extra["retry_after"] = _checked(topology, node, "retry_after", params.pop("retry_after"),
+                                        int, lo=0)
+    return _ua_config(topology, node, params, timers, _TRUNK_BEHAVIOUR), extra
+
+
+def build_trunk(topology: Topology, node: str, rng: random.Random,
+                timers: TimerConfig | None = None) -> Trunk:
+    """A :class:`~simvoip.sip.trunk.Trunk` for trunk ``node`` (``channels`` circuits)."""
+    config, extra = trunk_config(topology, node, timers)
+    return Trunk(config, rng, **extra)

@@ -132,12 +132,17 @@ class MediaPlane:
             if stream.report is None:
                 stream.finish()
 
-    def reports(self, call_id: str) -> dict[str, QualityReport]:
-        """Quality per receiving node of ``call_id`` (computed now for live streams)."""
+    def reports(self, call_id: str, caller: str, callee: str | None) -> dict[str, QualityReport]:
+        """Quality per receiving node of the call between ``caller`` and ``callee``.
+
+        Streams of forked branches the caller did not keep are left out.
+        Live streams are judged on what arrived so far.
+        """
         out = {}
-        for (cid, _src), stream in self.streams.items():
-            if cid == call_id:
-                out[stream.dst] = stream.report or stream.receiver.report(
+        for src, dst in ((caller, callee), (callee, caller)):
+            stream = self.streams.get((call_id, src)) if src is not None else None
+            if stream is not None and stream.dst == dst:
+                out[dst] = stream.report or stream.receiver.report(
                     packets_sent=stream.sender.packets_sent)
         return out
 

@@ -22,15 +22,22 @@ from simvoip.sim.link import JITTER_DISTS
 from simvoip.sim.loss import make_loss_model
 
 __all__ = [
-    "TopologyError", "CallSpec", "PoissonSource", "Fault", "NODE_KINDS", "NODE_FIELDS",
-    "LINK_FIELDS", "check_node_attrs", "check_link_params", "check_call", "check_source",
+    "TopologyError", "CallSpec", "PoissonSource", "PopulationSource", "RegistrationStorm",
+    "TrafficSource", "Fault", "NODE_KINDS", "NODE_FIELDS", "LINK_FIELDS", "TRAFFIC_TYPES",
+    "HOLDING_KINDS", "check_node_attrs", "check_link_params", "check_call", "check_source",
     "check_fault",
 ]
 
-NODE_KINDS = ("endpoint", "proxy", "registrar", "router")
+NODE_KINDS = ("endpoint", "proxy", "registrar", "router", "trunk")
 #: Node attributes accepted besides ``name`` and ``type``. ``params`` is a free
 #: mapping for the core that runs on the node (UA, proxy ...), checked by it.
-NODE_FIELDS = ("domain", "user", "address", "processing_delay", "capacity", "queue", "params")
+#: ``channels`` is the number of simultaneous calls of a ``trunk`` node.
+NODE_FIELDS = ("domain", "user", "address", "processing_delay", "capacity", "queue", "params",
+               "channels")
+#: ``traffic[i].type`` values.
+TRAFFIC_TYPES = ("poisson", "population", "register_storm")
+#: Holding-time distributions of a call source (``holding``).
+HOLDING_KINDS = ("exponential", "fixed", "list")
 LINK_FIELDS = (
     "delay", "jitter", "jitter_dist", "jitter_shape", "bandwidth", "queue", "red", "loss",
     "loss_model", "duplicate", "reorder", "reorder_delay", "mtu", "faults",
@@ -55,7 +62,13 @@ class CallSpec:
 
 @dataclass(frozen=True, slots=True)
 class PoissonSource:
-    """Poisson call arrivals (``rate`` calls/s) from ``caller`` to ``callee``."""
+    """Poisson call arrivals (``rate`` calls/s) from ``caller`` to ``callee``.
+
+    ``holding`` is ``exponential`` (mean ``mean_duration``), ``fixed`` (every call
+    lasts ``mean_duration``) or ``list`` (each call draws one of ``durations``
+    uniformly). ``profile`` (busy-hour profile) is a tuple of ``(from_time, rate)``
+    steps: the arrival rate is piecewise constant, ``rate`` before the first step.
+    """
 
     caller: str
     callee: str
@@ -63,6 +76,67 @@ class PoissonSource:
     mean_duration: float
     start: float = 0.0
     stop: float = math.inf
+    holding: str = "exponential"
+    durations: tuple[float, ...] = ()
+    profile: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationSource:
+    """A calling population: ``members`` (endpoints) call at ``rate`` calls/s in total.
+
+    Each arrival picks its caller uniformly among ``members`` and its callee
+    uniformly among ``targets`` (``()``: the other members). Holding times and
+    the busy-hour ``profile`` work as in :class:`PoissonSource`.
+    """
+
+    members: tuple[str, ...]
+    rate: float
+    mean_duration: float
+    targets: tuple[str, ...] = ()
+    start: float = 0.0
+    stop: float = math.inf
+    holding: str = "exponential"
+    durations: tuple[float, ...] = ()
+    profile: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def caller(self) -> str:
+        """The first member (what topology checks look at)."""
+        return self.members[0]
+
+    @property
+    def callee(self) -> str | None:
+        """The first target, if any (what topology checks look at)."""
+        return self.targets[0] if self.targets else None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationStorm:
+    """Every one of ``members`` sends REGISTER at ``at`` (spread uniformly over ``spread`` s).
+
+    ``clear_bindings`` first empties the location service of the members'
+    registrars, as after a registrar restart.
+    """
+
+    members: tuple[str, ...]
+    at: float
+    spread: float = 0.0
+    clear_bindings: bool = False
+    start: float = 0.0
+    stop: float = math.inf
+
+    @property
+    def caller(self) -> str:
+        return self.members[0]
+
+    @property
+    def callee(self) -> None:
+        return None
+
+
+#: Any ``traffic`` entry.
+TrafficSource = PoissonSource | PopulationSource | RegistrationStorm
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +217,10 @@ def check_node_attrs(kind: str, attrs: Mapping[str, Any], path: str, source: str
     f.number(attrs, "processing_delay", lo=0.0)
     f.number(attrs, "capacity", lo=0.0, lo_open=True)
     f.number(attrs, "queue", lo=0, integer=True)
+    if kind == "trunk":
+        f.number(attrs, "channels", lo=0, integer=True, optional=False)
+    elif attrs.get("channels") is not None:
+        raise f.fail("channels", f"only a trunk has channels, not a {kind}")
     if attrs.get("params") is not None and not isinstance(attrs["params"], Mapping):
         raise f.fail("params", "must be a mapping")
 
@@ -266,19 +344,95 @@ def check_call(item: Any, path: str, source: str) -> CallSpec:
     return CallSpec(caller, callee, float(at), float(duration))
 
 
-def check_source(item: Any, path: str, source: str) -> PoissonSource:
-    """Validate one ``traffic`` entry: ``{type: poisson, from, to, rate, mean_duration, ...}``."""
+def _names(f: _Field, item: Mapping[str, Any], name: str, *, optional: bool) -> tuple[str, ...]:
+    value = item.get(name)
+    if value is None and optional:
+        return ()
+    if isinstance(value, str) and value:
+        return (value,)
+    if not isinstance(value, list) or not value or not all(
+        isinstance(v, str) and v for v in value
+    ):
+        raise f.fail(name, f"must be a node name or a non-empty list of them, got {value!r}")
+    return tuple(value)
+
+
+def _holding(f: _Field, item: Mapping[str, Any]) -> dict[str, Any]:
+    holding = item.get("holding", "exponential")
+    if holding not in HOLDING_KINDS:
+        raise f.fail("holding", f"must be one of {', '.join(HOLDING_KINDS)}, got {holding!r}")
+    durations: tuple[float, ...] = ()
+    if holding == "list":
+        raw = item.get("durations")
+        if not isinstance(raw, list) or not raw or any(
+            isinstance(v, bool) or not isinstance(v, int | float) or not v > 0
+            or not math.isfinite(v) for v in raw
+        ):
+            raise f.fail("durations", f"must be a non-empty list of durations > 0, got {raw!r}")
+        durations = tuple(float(v) for v in raw)
+        mean = f.number(item, "mean_duration", lo=0.0, lo_open=True)
+        mean = sum(durations) / len(durations) if mean is None else mean
+    else:
+        if item.get("durations") is not None:
+            raise f.fail("durations", "needs holding: list")
+        mean = f.number(item, "mean_duration", lo=0.0, lo_open=True, optional=False)
+    profile: list[tuple[float, float]] = []
+    raw_profile = item.get("profile")
+    if raw_profile is not None:
+        if not isinstance(raw_profile, list) or not raw_profile:
+            raise f.fail("profile", "must be a non-empty list of [from_time, rate] steps")
+        last = -math.inf
+        for step in raw_profile:
+            if (not isinstance(step, list | tuple) or len(step) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, int | float)
+                           or not math.isfinite(v) for v in step)
+                    or step[0] < 0 or step[1] < 0 or step[0] <= last):
+                raise f.fail("profile", "must be [from_time, rate] steps with increasing "
+                             f"times >= 0 and rates >= 0, got {step!r}")
+            last = step[0]
+            profile.append((float(step[0]), float(step[1])))
+    return {"holding": holding, "durations": durations, "mean_duration": float(mean),
+            "profile": tuple(profile)}
+
+
+def check_source(item: Any, path: str, source: str) -> Any:
+    """Validate one ``traffic`` entry (see ``topologies/README.md``, ``traffic[i]``).
+
+    ``{type: poisson, from, to, rate, mean_duration, start, stop, holding, durations,
+    profile}``, ``{type: population, from: [members], to: [targets], rate, ...}`` or
+    ``{type: register_storm, from: [members], at, spread, clear_bindings}``.
+    """
     f = _Field(source, path)
-    f.known(item, ("type", "from", "to", "rate", "mean_duration", "start", "stop"))
-    if item.get("type", "poisson") != "poisson":
-        raise f.fail("type", f"must be poisson, got {item.get('type')!r}")
-    caller = f.string(item, "from", optional=False)
-    callee = f.string(item, "to", optional=False)
-    rate = f.number(item, "rate", lo=0.0, lo_open=True, optional=False)
-    mean = f.number(item, "mean_duration", lo=0.0, lo_open=True, optional=False)
+    if not isinstance(item, Mapping):
+        raise f.fail("", f"must be a mapping, got {type(item).__name__}")
+    kind = item.get("type", "poisson")
+    if kind not in TRAFFIC_TYPES:
+        raise f.fail("type", f"must be {', '.join(TRAFFIC_TYPES)}, got {kind!r}")
+    if kind == "register_storm":
+        f.known(item, ("type", "from", "at", "spread", "clear_bindings"))
+        members = _names(f, item, "from", optional=False)
+        at = f.number(item, "at", lo=0.0, optional=False)
+        spread = f.number(item, "spread", lo=0.0) or 0.0
+        clear = item.get("clear_bindings", False)
+        if not isinstance(clear, bool):
+            raise f.fail("clear_bindings", f"must be true or false, got {clear!r}")
+        return RegistrationStorm(members, float(at), float(spread), clear)
+    common = ("type", "from", "to", "rate", "mean_duration", "start", "stop", "holding",
+              "durations", "profile")
+    f.known(item, common)
+    profiled = item.get("profile") is not None
+    rate = f.number(item, "rate", lo=0.0, lo_open=True, optional=profiled)
+    hold = _holding(f, item)
     start = f.number(item, "start", lo=0.0) or 0.0
     stop = f.number(item, "stop", lo=start, lo_open=True)
-    return PoissonSource(
-        caller, callee, float(rate), float(mean), float(start),
-        math.inf if stop is None else float(stop),
-    )
+    times = {"start": float(start), "stop": math.inf if stop is None else float(stop)}
+    rate = 0.0 if rate is None else float(rate)
+    if kind == "population":
+        members = _names(f, item, "from", optional=False)
+        targets = _names(f, item, "to", optional=True)
+        if not targets and len(members) < 2:
+            raise f.fail("from", "a population calling itself needs two members or more")
+        return PopulationSource(members, rate, targets=targets, **times, **hold)
+    caller = f.string(item, "from", optional=False)
+    callee = f.string(item, "to", optional=False)
+    return PoissonSource(caller, callee, rate, **times, **hold)

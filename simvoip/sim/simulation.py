@@ -64,7 +64,7 @@ class Simulation:
 
     def __init__(
         self, topology: Topology, seed: int | None = None, *, timers: TimerConfig | None = None,
-        weight: Weight = "delay", tcp_max_retries: int = 5, media: bool = True,
+        weight: Weight = "delay", tcp_max_retries: int = 5, media: bool | None = None,
     ) -> None:
         self.topology = topology
         self.seed = int(seed if seed is not None else (topology.seed or 0))
@@ -86,7 +86,7 @@ class Simulation:
         }
         self._driver: dict[str, RequestDriver] = {}
         #: RTP streams of answered calls (per-packet, over the same links).
-        self.media_enabled = media
+        self.media_enabled = topology.media if media is None else media
         self.media = MediaPlane(self)
         self.telephony = Telephony(self)
         self._down_count: dict[tuple[str, str], int] = {}

@@ -14,18 +14,33 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from collections.abc import Iterator
+
 from simvoip.sim.calls import SimCall
-from simvoip.sim.elements import build_proxy, build_user_agent
-from simvoip.sim.schema import CallSpec, TopologyError
-from simvoip.sim.traffic import poisson_calls
+from simvoip.sim.elements import QueueProbedProxy, build_proxy, build_trunk, build_user_agent
+from simvoip.sim.schema import CallSpec, PopulationSource, RegistrationStorm, TopologyError
+from simvoip.sim.seeding import derive_rng
+from simvoip.sim.traffic import iter_calls, poisson_calls
 from simvoip.sip.proxy import Proxy
 from simvoip.sip.ua import UserAgent
 from simvoip.sip.ua.events import CallAnswered, CallEnded, CallFailed, IncomingCall
 
 if TYPE_CHECKING:
+    from simvoip.sim.load import StreamingMetrics
+    from simvoip.sim.node import Node
     from simvoip.sim.simulation import Simulation
 
+#: Node kinds that get a UA core (a trunk is a UA with N channels).
+_UA_KINDS = ("endpoint", "trunk")
+
 __all__ = ["Telephony"]
+
+
+def _uri_host(uri: str) -> str:
+    """Host of a SIP URI text (``sip:bob@bob.desk:5060;transport=udp`` -> ``bob.desk``)."""
+    from simvoip.sip.uri import SipUri
+
+    return SipUri.parse(uri.strip("<>")).host
 
 
 class Telephony:
@@ -39,6 +54,13 @@ class Telephony:
         self.by_call_id: dict[str, SimCall] = {}
         self.ready = False
         self._traffic_until = -math.inf
+        #: Long-run mode (see :func:`simvoip.sim.load.enable_streaming`): metrics that
+        #: finished calls are folded into, and how long after its end a call is released.
+        self.streaming: StreamingMetrics | None = None
+        self.linger = 33.0
+        self.storms: list[RegistrationStorm] = []
+        self._lazy: dict[int, tuple[Iterator[CallSpec], CallSpec | None]] = {}
+        self._storms_done: set[int] = set()
 
     # -- set-up -------------------------------------------------------------------------
     def ensure(self) -> None:
@@ -54,8 +76,16 @@ class Telephony:
                 proxy = build_proxy(topo, name, sim.rng("core", name), sim.timers)
                 self.proxies[name] = proxy
                 sim.nodes[name].add_core(proxy, primary=True)
-        for name in topo.nodes("endpoint"):
-            ua = build_user_agent(topo, name, sim.rng("core", name), sim.timers)
+                if isinstance(proxy, QueueProbedProxy):
+                    proxy.queue_probe = _queue_probe(sim.nodes[name])
+        for name in topo.nodes():
+            kind = topo.kind(name)
+            if kind not in _UA_KINDS:
+                continue
+            if kind == "trunk":
+                ua: UserAgent = build_trunk(topo, name, sim.rng("core", name), sim.timers)
+            else:
+                ua = build_user_agent(topo, name, sim.rng("core", name), sim.timers)
             self.user_agents[name] = ua
             sim.nodes[name].add_core(ua, primary=True)
             params = topo.graph.nodes[name].get("params") or {}
@@ -77,9 +107,9 @@ class Telephony:
         if callee.startswith(("sip:", "sips:", "tel:")):
             return callee
         if callee in topo.graph:
-            if topo.kind(callee) != "endpoint":
+            if topo.kind(callee) not in _UA_KINDS:
                 raise TopologyError(f"sim.call: to: {callee!r} is a {topo.kind(callee)}, "
-                                    "not an endpoint")
+                                    "not an endpoint or trunk")
             attrs = topo.graph.nodes[callee]
             user = attrs.get("user") or callee
             domain = attrs.get("domain")
@@ -101,7 +131,8 @@ class Telephony:
         target = self.target_uri(callee)
         self.ensure()
         call = SimCall(self.sim, caller, target, float(at), duration)
-        self.calls.append(call)
+        if self.streaming is None:
+            self.calls.append(call)
         self.sim.at(at, lambda: self._place(call))
         return call
 
@@ -124,15 +155,98 @@ class Telephony:
         limit = math.inf if until is None else until
         if limit <= self._traffic_until:
             return
+        self.ensure()
         for index, source in enumerate(topo.traffic):
+            if isinstance(source, RegistrationStorm):
+                if index not in self._storms_done and source.at < limit:
+                    self._storms_done.add(index)
+                    self._check_members(source.members, f"traffic[{index}]", "register")
+                    self.schedule_storm(source, str(index))
+                continue
             stop = min(source.stop, limit)
             if math.isinf(stop):
                 raise TopologyError(f"{topo.source}: traffic[{index}].stop: a Poisson source "
                                     "needs a stop time when run() has no 'until'")
+            if isinstance(source, PopulationSource) and index not in self._lazy:
+                self._check_members(source.members, f"traffic[{index}]", "call")
+            if self.streaming is not None:
+                self._lazy_traffic(index, source, limit)
+                continue
             for spec in poisson_calls(source, self.sim.seed, index, limit):
                 if spec.at >= self._traffic_until:
                     self.call(spec.caller, spec.callee, spec.at, spec.duration)
         self._traffic_until = limit
+
+    def _check_members(self, members: tuple[str, ...], path: str, what: str) -> None:
+        topo = self.sim.topology
+        for m in members:
+            if m not in topo.graph or topo.kind(m) != "endpoint":
+                raise TopologyError(f"{topo.source}: {path}.from: {m!r} is not an endpoint")
+            if what == "register" and self.user_agents[m].config.registrar is None:
+                raise TopologyError(f"{topo.source}: {path}.from: {m!r} has no registrar")
+
+    # -- long runs: arrivals drawn one at a time -----------------------------------------
+    def _lazy_traffic(self, index: int, source: Any, limit: float) -> None:
+        """Schedule source ``index``'s arrivals before ``limit``, one pending at a time."""
+        if index not in self._lazy:
+            stream = iter_calls(source, self.sim.seed, index)
+            self._lazy[index] = (stream, next(stream, None))
+            self._arm_next(index, limit)
+        elif self._lazy[index][1] is not None:
+            self._arm_next(index, limit)
+
+    def _arm_next(self, index: int, limit: float) -> None:
+        stream, spec = self._lazy[index]
+        if spec is None or spec.at >= limit:
+            return
+        self._lazy[index] = (stream, None)
+        self.sim.at(spec.at, lambda: self._arrival(index, spec))
+
+    def _arrival(self, index: int, spec: CallSpec) -> None:
+        stream, _ = self._lazy[index]
+        self._lazy[index] = (stream, next(stream, None))
+        self.call(spec.caller, spec.callee, spec.at, spec.duration)
+        self._arm_next(index, self._traffic_until)
+
+    def _release(self, call: SimCall, tries: int = 0) -> None:
+        """Fold a finished call into the streaming metrics and drop its records."""
+        assert self.streaming is not None and call.call_id is not None
+        call_id = call.call_id
+        peers = [n for n in (call.caller, call.callee) if n is not None]
+        pending = [n for n in peers if call_id in self.user_agents[n].calls]
+        if pending and tries < 3:
+            # A transaction of the call is still alive: look again later.
+            self.sim.at(self.sim.now + self.linger, lambda: self._release(call, tries + 1))
+            return
+        self.streaming.add(call.summary())
+        for n in peers:
+            self.user_agents[n].forget(call_id)
+            self.sim.media.streams.pop((call_id, n), None)
+        self.by_call_id.pop(call_id, None)
+
+    # -- registration storms -------------------------------------------------------------
+    def schedule_storm(self, storm: RegistrationStorm, stream: str) -> None:
+        """Every member re-registers at ``storm.at`` (within ``spread``)."""
+        self.ensure()
+        self.storms.append(storm)
+        sim = self.sim
+        rng = derive_rng(sim.seed, "traffic", stream)
+        if storm.clear_bindings:
+            sim.at(storm.at, lambda: self._clear_bindings(storm))
+        for m in storm.members:
+            at = storm.at + (rng.uniform(0.0, storm.spread) if storm.spread > 0 else 0.0)
+            ua = self.user_agents[m]
+            sim.at(at, lambda n=m, u=ua: self._run(n, u.register(self.sim.now)))
+
+    def _clear_bindings(self, storm: RegistrationStorm) -> None:
+        topo = self.sim.topology
+        domains = {topo.graph.nodes[m].get("domain") for m in storm.members}
+        for name, proxy in self.proxies.items():
+            if topo.graph.nodes[name].get("domain") in domains:
+                location = proxy.location
+                for aor in location.aors():
+                    for binding in location.bindings(aor, -math.inf):
+                        location.remove(aor, binding.contact)
 
     # -- events from the cores ----------------------------------------------------------
     def event(self, node: str, event: Any) -> None:
@@ -148,14 +262,39 @@ class Telephony:
             if call.callee is None:
                 call.callee = node
         elif isinstance(event, CallAnswered):
-            if node != call.caller:
-                call.callee = node  # with forking: the phone that answered
-            if not sim.media_enabled:
-                return
-            peer = call.callee if node == call.caller else call.caller
             ua = self.user_agents[node]
             record = ua.calls.get(call_id) or ua.history.get(call_id)
-            if peer is not None and record is not None:
+            if record is None:
+                return
+            if node == call.caller:
+                # With forking several phones may answer; the caller's confirmed
+                # dialog names the one it keeps (its remote target, RFC 3261 12.1.2).
+                dialog = record.dialog
+                if dialog is not None:
+                    answered = sim.topology.resolve(_uri_host(str(dialog.remote_target)))
+                    if answered is not None:
+                        call.callee = answered
+                peer = call.callee
+            else:
+                peer = call.caller
+            if sim.media_enabled and peer is not None:
                 sim.media.start(call_id, node, peer, record)
         elif isinstance(event, (CallEnded, CallFailed)):
             sim.media.stop(call_id, node)
+            if self.streaming is not None and node == call.caller:
+                sim.at(sim.now + self.linger, lambda: self._release(call))
+
+
+def _queue_probe(node: Node) -> Any:
+    """``now -> messages waiting at node`` (its capacity backlog not yet served)."""
+    backlog = node._backlog  # finish times, increasing (simvoip.sim.node.Node.receive)
+
+    def probe(now: float) -> int:
+        waiting = 0
+        for finish in reversed(backlog):
+            if finish <= now:
+                break
+            waiting += 1
+        return waiting
+
+    return probe

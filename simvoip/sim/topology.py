@@ -51,7 +51,8 @@ __all__ = [
     "link_name", "Weight",
 ]
 
-TOP_LEVEL = ("name", "description", "seed", "nodes", "links", "calls", "traffic", "faults")
+TOP_LEVEL = ("name", "description", "seed", "media", "nodes", "links", "calls", "traffic",
+             "faults")
 
 #: A weight for routing: an edge attribute name or ``f(u, v, attrs) -> float``.
 Weight = str | Callable[[str, str, dict[str, Any]], float]
@@ -70,6 +71,8 @@ class Topology:
         self.graph: nx.Graph = nx.Graph()
         self.name = name
         self.seed = seed
+        #: Carry RTP for answered calls (``Simulation(media=...)`` overrides it).
+        self.media = True
         self.source = source
         self.calls: list[CallSpec] = []
         self.traffic: list[PoissonSource] = []
@@ -221,6 +224,10 @@ class Topology:
         top.known(data, TOP_LEVEL)
         seed = top.number(data, "seed", integer=True, lo=0)
         topo = cls(name=str(data.get("name") or Path(source).stem), seed=seed, source=source)
+        if "media" in data:
+            if not isinstance(data["media"], bool):
+                raise TopologyError(f"{source}: media: must be true or false, got {data['media']!r}")
+            topo.media = data["media"]
         nodes = _list(data, "nodes", source, required=True)
         for i, item in enumerate(nodes):
             path = f"nodes[{i}]"
