@@ -49,6 +49,17 @@ def _default_until(topology: object) -> float:
     return max(ends + traffic + [0.0]) + 40.0
 
 
+def _check_elements(topology: object) -> None:
+    """Check every node's ``params`` as its core would read them (TopologyError if bad)."""
+    from simvoip.sim.elements import proxy_config, ua_config
+
+    for name in topology.nodes("endpoint"):  # type: ignore[attr-defined]
+        ua_config(topology, name)  # type: ignore[arg-type]
+    for kind in ("proxy", "registrar"):
+        for name in topology.nodes(kind):  # type: ignore[attr-defined]
+            proxy_config(topology, name)  # type: ignore[arg-type]
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from simvoip.analysis.summary import summary_text, write_artefacts
     from simvoip.sim.schema import TopologyError
@@ -57,7 +68,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         topology = load_topology(args.file)
-        sim = Simulation(topology, seed=args.seed, media=not args.no_media)
+        _check_elements(topology)
+        sim = Simulation(topology, seed=args.seed, media=False if args.no_media else None)
     except TopologyError as exc:
         print(f"simvoip: {exc}", file=sys.stderr)
         return 2
@@ -116,16 +128,12 @@ def _write_ladder(sim: object, path: Path) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    from simvoip.sim.elements import proxy_config, ua_config
     from simvoip.sim.schema import TopologyError
     from simvoip.sim.topology import load_topology
 
     try:
         topology = load_topology(args.file)
-        for name in topology.nodes("endpoint"):
-            ua_config(topology, name)
-        for name in topology.nodes("proxy") + topology.nodes("registrar"):
-            proxy_config(topology, name)
+        _check_elements(topology)
     except TopologyError as exc:
         print(f"simvoip: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,8 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_linter_contracts_hold() -> None:
-    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
-    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    # Prefer the lint-imports beside this interpreter (the project's venv), and make
+    # it analyse this checkout, not whatever copy of simvoip is installed elsewhere.
+    sibling = Path(sys.executable).parent / "lint-imports"
+    exe = str(sibling) if sibling.exists() else shutil.which("lint-imports")
+    assert exe, "import-linter is not installed (pip install -e '.[dev]')"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 2 kept, 0 broken" in result.stdout
 

@@ -17,6 +17,7 @@ mouth-to-ear measurement with synchronised clocks would see.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from simvoip.media.codecs import Codec, codec_by_name, codec_by_payload_type
@@ -69,6 +70,10 @@ def negotiated_codec(call: Call) -> tuple[Codec, float | None]:
                     return codec, (float(media.ptime) if media.ptime else None)
             break
     return codec_by_name(DEFAULT_CODEC), None
+
+
+def _finish(stream: RtpStream) -> None:
+    stream.finish()
 
 
 @dataclass(slots=True)
@@ -125,7 +130,7 @@ class MediaPlane:
             stream.running = False
             # Packets still in flight may arrive: judge the stream after the
             # largest plausible network delay.
-            self.sim.at(self.sim.now + 2.0, stream.finish)
+            self.sim.at(self.sim.now + 2.0, partial(_finish, stream))
 
     def finish_all(self) -> None:
         for stream in self.streams.values():
@@ -156,7 +161,7 @@ class MediaPlane:
                                      (None, None, stream.call_id, None, None), sim.now, "rtp")
         network.send(packet)
         event = sim.env.timeout(stream.ptime)
-        event.callbacks.append(lambda e, s=stream: self._tick(s, e))
+        event.callbacks.append(partial(self._tick, stream))
 
     def deliver(self, packet: Packet, now: float) -> None:
         """An RTP packet reached its destination node."""

@@ -71,6 +71,7 @@ class Topology:
         self.graph: nx.Graph = nx.Graph()
         self.name = name
         self.seed = seed
+        self._ip_cache: dict[str, str] | None = None
         #: Carry RTP for answered calls (``Simulation(media=...)`` overrides it).
         self.media = True
         self.source = source
@@ -88,6 +89,7 @@ class Topology:
         check_node_attrs(kind, attrs, path, self.source)
         clean = {k: v for k, v in attrs.items() if v is not None}
         self.graph.add_node(name, type=kind, **clean)
+        self._ip_cache = None
 
     def add_endpoint(self, name: str, domain: str | None = None, *, _path: str | None = None,
                      **attrs: Any) -> None:
@@ -171,6 +173,52 @@ class Topology:
     def nodes(self, kind: str | None = None) -> list[str]:
         """Node names in insertion order, optionally only of one ``kind``."""
         return [n for n, d in self.graph.nodes(data=True) if kind is None or d["type"] == kind]
+
+    def ip_addresses(self) -> dict[str, str]:
+        """An IPv4 address per node: its ``address`` if that is IPv4, else 10.0.x.y.
+
+        Synthetic addresses follow the node order (10.0.0.1, 10.0.0.2 ...) and
+        skip any given explicitly. They go into SDP ``c=`` lines and pcap
+        headers, so Wireshark ties RTP streams to the SDP that set them up.
+
+        >>> t = Topology(); t.add_endpoint("a"); t.add_proxy("p", domain="x", address="192.0.2.7")
+        >>> t.add_endpoint("b")
+        >>> t.ip_addresses()
+        {'a': '10.0.0.1', 'p': '192.0.2.7', 'b': '10.0.0.2'}
+        """
+        import ipaddress
+
+        if self._ip_cache is not None and len(self._ip_cache) == len(self.graph):
+            return dict(self._ip_cache)
+        out: dict[str, str] = {}
+        taken: set[str] = set()
+        for name, attrs in self.graph.nodes(data=True):
+            address = attrs.get("address")
+            try:
+                if address is not None and ipaddress.ip_address(address).version == 4:
+                    out[name] = address
+                    taken.add(address)
+            except ValueError:
+                pass
+        counter = 0
+        for name in self.nodes():
+            if name in out:
+                continue
+            while True:
+                counter += 1
+                address = str(ipaddress.IPv4Address(0x0A000000 + counter))
+                if address not in taken:
+                    break
+            out[name] = address
+        self._ip_cache = {name: out[name] for name in self.nodes()}
+        return dict(self._ip_cache)
+
+    def ip_address(self, node: str) -> str:
+        """The IPv4 address of ``node`` (see :meth:`ip_addresses`)."""
+        if self._ip_cache is None or len(self._ip_cache) != len(self.graph):
+            self.ip_addresses()
+        assert self._ip_cache is not None
+        return self._ip_cache[node]
 
     def kind(self, name: str) -> str:
         return str(self.graph.nodes[name]["type"])

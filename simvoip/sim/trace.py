@@ -29,7 +29,7 @@ rows, and on ``send`` rows a note such as ``duplicate`` or ``mtu-tcp`` (RFC
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,12 +72,15 @@ class Trace:
     them as :class:`TraceRecord` named tuples.
     """
 
-    __slots__ = ("records", "node_order")
+    __slots__ = ("records", "node_order", "addresses")
 
-    def __init__(self, node_order: list[str] | None = None) -> None:
+    def __init__(self, node_order: list[str] | None = None,
+                 addresses: dict[str, str] | None = None) -> None:
         self.records: list[tuple[Any, ...]] = []
         #: Lifeline order of ladder diagrams (the topology's node order).
         self.node_order = node_order
+        #: IPv4 address of each node in pcap exports (the topology's, as in SDP).
+        self.addresses = addresses
 
     def record(
         self, time: float, event: str, node: str, peer: str | None = None, *,
@@ -130,7 +133,7 @@ class Trace:
 
     # -- artefacts (the writers live in simvoip.analysis; ARCHITECTURE.md data path step 4)
     def to_pcap(self, path: Any, addresses: dict[str, str] | None = None,
-                fmt: str | None = None) -> int:
+                fmt: Literal["pcap", "pcapng"] | None = None) -> int:
         """Write every packet put on the wire (SIP, RTP) to a pcap/pcapng file.
 
         Returns the number of packets written; ``fmt`` defaults from the
@@ -138,7 +141,8 @@ class Trace:
         """
         from simvoip.analysis.pcap import write_pcap
 
-        return write_pcap(self.to_dataframe(), path, addresses, fmt)
+        return write_pcap(self.to_dataframe(), path,
+                          addresses if addresses is not None else self.addresses, fmt)
 
     def ladder(self, call_id: str | None = None, start: float | None = None,
                end: float | None = None, ax: Any = None, **options: Any) -> Any:

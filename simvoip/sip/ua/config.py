@@ -92,6 +92,9 @@ class UAConfig:
         (the UAC has no timer in Proceeding; proxies use Timer C, 16.8). 64*T1 after a
         CANCEL without final response the INVITE transaction is destroyed and the call
         fails with 408 (RFC 3261 9.1).
+    media_port, media_address : int, str
+        Where we receive RTP: the SDP ``m=`` port and ``c=`` address (an IP
+        address; ``host`` when not given).
     initial_cseq : int or None
         First CSeq number of new requests (and of the callee's first in-dialog request);
         ``None`` (default) draws it from the random stream (RFC 3261 8.1.1.5), ``1``
@@ -113,6 +116,7 @@ class UAConfig:
     initial_cseq: int | None = None
     max_redirects: int = 3
     media_port: int = 49170
+    media_address: str | None = None
     user_agent: str | None = None
     timers: TimerConfig = field(default_factory=TimerConfig)
     behaviour: UABehaviour = field(default_factory=UABehaviour)
@@ -120,6 +124,11 @@ class UAConfig:
     @property
     def user(self) -> str | None:
         return SipUri.parse(self.aor).user
+
+    @property
+    def sdp_address(self) -> str:
+        """The address in our SDP ``c=``/``o=`` lines: ``media_address``, else ``host``."""
+        return self.media_address or self.host
 
     @property
     def contact(self) -> str:

@@ -49,7 +49,7 @@ class InviteClientMixin(UserAgentBase):
                     hangup_after=hangup_after if hangup_after is not None
                     else cfg.behaviour.auto_hangup_after)
         call.sdp_offer = sdp_offer if sdp_offer is not None else make_offer(
-            cfg.host, cfg.media_port, session_id=self.rng.getrandbits(32))
+            cfg.sdp_address, cfg.media_port, session_id=self.rng.getrandbits(32))
         self.calls[call_id] = call
         name = f"{cfg.display_name} " if cfg.display_name else ""
         headers = self._base_headers(
@@ -174,7 +174,7 @@ class InviteClientMixin(UserAgentBase):
 
     def _send_reinvite(self, call: Call, now: float, out: list[Any]) -> None:
         assert call.dialog is not None and call.reinvite_direction is not None
-        body = make_offer(self.config.host, self.config.media_port,
+        body = make_offer(self.config.sdp_address, self.config.media_port,
                           direction=call.reinvite_direction, version=call.dialog.local_cseq + 2)
         self._prime_cseq(call.dialog)
         request, hop = call.dialog.create_request(

@@ -118,7 +118,7 @@ class InviteServerMixin(UserAgentBase):
         if key.kind == "ring" and pending and call.state == "proceeding":
             assert isinstance(tx, InviteServerTransaction)
             if b.early_media and call.invite is not None and call.invite.body:
-                body = make_answer(call.invite.body, self.config.host, self.config.media_port)
+                body = make_answer(call.invite.body, self.config.sdp_address, self.config.media_port)
                 self._dialog_response(call, tx, 183, now, out, body=body)
             else:
                 self._dialog_response(call, tx, 180, now, out)
@@ -156,9 +156,9 @@ class InviteServerMixin(UserAgentBase):
         assert isinstance(tx, InviteServerTransaction) and call.invite is not None
         offer = call.invite.body
         if offer:
-            body = make_answer(offer, self.config.host, self.config.media_port)
+            body = make_answer(offer, self.config.sdp_address, self.config.media_port)
         else:
-            body = make_offer(self.config.host, self.config.media_port)
+            body = make_offer(self.config.sdp_address, self.config.media_port)
         ok = self._dialog_response(call, tx, 200, now, out, body=body)
         for d in call.dialogs.values():
             d.state = DialogState.CONFIRMED
@@ -305,8 +305,8 @@ class InviteServerMixin(UserAgentBase):
             self._respond(tx, 500, now, out, extra=[("Retry-After", "1")])
             return
         offered = direction_of(request.body) if request.body else "sendrecv"
-        body = make_answer(request.body, self.config.host, self.config.media_port) \
-            if request.body else make_offer(self.config.host, self.config.media_port)
+        body = make_answer(request.body, self.config.sdp_address, self.config.media_port) \
+            if request.body else make_offer(self.config.sdp_address, self.config.media_port)
         ok = make_response(request, 200, to_tag=call.local_tag,
                            extra=[("Contact", f"<{self.config.contact}>"),
                                   ("Content-Type", "application/sdp")], body=body)
