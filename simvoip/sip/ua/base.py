@@ -293,6 +293,8 @@ class UserAgentBase:
                 call = self.calls.get(owner)
                 if call is not None:
                     self._call_response(call, purpose, tx, response, now, out)
+                elif purpose == "bye" and response.status_code >= 200:
+                    self._end_late_dialogs(owner)
         elif isinstance(event, TimedOut | TransportFailed):
             status = 408 if isinstance(event, TimedOut) else 503
             if purpose == "register":
@@ -304,6 +306,17 @@ class UserAgentBase:
                 call = self.calls.get(owner)
                 if call is not None:
                     self._call_timeout(call, purpose, tx, status, now, out)
+                elif purpose == "bye":
+                    self._end_late_dialogs(owner)
+
+    def _end_late_dialogs(self, call_id: str) -> None:
+        """A BYE for a late 2xx of a call that had already failed (e.g. 2xx after Timer
+        B) got its final response or timed out: that dialog is over too (RFC 3261 15.1.1:
+        a final response, or none at all, terminates the dialog)."""
+        late = self.history.get(call_id)
+        if late is not None:
+            for dialog in late.dialogs.values():
+                dialog.state = DialogState.TERMINATED
 
     # -- digest (RFC 3261 22.2, 22.3) ---------------------------------------------------------
 
