@@ -14,12 +14,17 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 DATA = Path(__file__).parent / "data"
 
+#: The "explain" phase re-runs a failure under coverage: slow, and the shrunk
+#: example plus the reproduce blob already say what failed.
+PHASES = tuple(p for p in Phase if p is not Phase.explain)
+
 settings.register_profile(
     "ci",
+    phases=PHASES,
     derandomize=True,
     max_examples=60,
     deadline=None,

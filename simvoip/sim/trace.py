@@ -148,7 +148,10 @@ class Trace:
                end: float | None = None, ax: Any = None, **options: Any) -> Any:
         """Draw the SIP ladder (sequence) diagram with matplotlib; returns the Axes.
 
-        See :func:`simvoip.analysis.ladder.ladder_plot` for ``options``.
+        Arrows are placed at their simulated times; ``spacing="event"`` gives
+        every event its own row instead, which keeps labels apart when
+        messages are close in time. See :func:`simvoip.analysis.ladder.ladder_plot`
+        for the other ``options``.
         """
         from simvoip.analysis.ladder import ladder_plot
 
