@@ -70,7 +70,7 @@ class Simulation:
         self.seed = int(seed if seed is not None else (topology.seed or 0))
         self.timers = timers or TimerConfig()
         self.env = simpy.Environment()
-        self.trace = Trace(node_order=topology.nodes())
+        self.trace = Trace(node_order=topology.nodes(), addresses=topology.ip_addresses())
         self.directions: dict[tuple[str, str], LinkDirection] = {}
         for a, b, attrs in topology.links():
             params = LinkParams.from_attrs(attrs)
@@ -112,6 +112,9 @@ class Simulation:
         (``None``: never). Returns a :class:`~simvoip.sim.calls.SimCall` that
         fills in as the run proceeds (``outcome``, ``pdd``, ``setup_time``,
         ``final_status``, ``retransmissions``, ``mos`` ...).
+
+        The calls and traffic of a topology file are placed on their own when
+        the simulation is built; ``sim.call`` adds calls to them.
         """
         return self.telephony.call(caller, callee, at, duration)
 
