@@ -42,6 +42,7 @@ from simvoip.sip.proxy.routing import (
 from simvoip.sip.proxy.stateless import pop_via as _pop_via
 from simvoip.sip.proxy.stateless import stateless_request
 from simvoip.sip.registrar import Registrar
+from simvoip.sip.screening import screen_response
 from simvoip.sip.transaction.builders import make_cancel
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
 from simvoip.sip.transaction.events import ResponseReceived, Terminated, TimedOut, TransportFailed
@@ -170,7 +171,10 @@ class Proxy:
         out: list[Any] = []
         try:
             if isinstance(message, Response):
-                self._receive_response(message, now, out)
+                if screen_response(message, role="proxy"):
+                    self._count("dropped")
+                else:
+                    self._receive_response(message, now, out)
             else:
                 self._receive_request(stamp_received(message, source), now, out)
         except RemoteProtocolError:

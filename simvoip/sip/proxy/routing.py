@@ -19,6 +19,7 @@ from simvoip.sip.grammar import split_commas
 from simvoip.sip.headers import MAGIC_COOKIE, NameAddr
 from simvoip.sip.message import Headers, Request
 from simvoip.sip.uri import SipUri
+from simvoip.sip.validate import validate_request
 
 __all__ = [
     "LOOP_HASH_LENGTH", "loop_hash", "stateless_branch", "stateful_branch", "validate",
@@ -115,29 +116,15 @@ def stateless_branch(request: Request) -> str:
 def validate(request: Request, *, host: str, port: int,
              supported: tuple[str, ...]) -> tuple[int | None, list[tuple[str, str]]]:
     """RFC 3261 16.3 steps 1-5: ``(status, extra headers)`` of the error response, or
-    ``(None, [])`` when the request may be forwarded. Loop detection is done by the
-    caller with :func:`detect_loop`."""
-    # 1. Reasonable syntax: the headers a proxy relies on must parse.
-    try:
-        request.call_id, request.cseq, request.from_, request.to, request.vias  # noqa: B018
-        mf_text = request.headers.get("Max-Forwards")
-        max_forwards = int(mf_text) if mf_text is not None else None
-    except (ParseError, ValueError):
-        return 400, []
-    # 2. URI scheme: one we do not understand -> 416.
-    try:
-        SipUri.parse(request.uri)
-    except ParseError as exc:
-        return (exc.status_code or 400), []
-    # 3. Max-Forwards: zero -> 483 Too Many Hops.
-    if max_forwards is not None and max_forwards <= 0:
-        return 483, []
-    # 5. Proxy-Require: option tags we do not support -> 420 with Unsupported.
-    tags = [t for row in request.headers.get_all("Proxy-Require") for t in split_commas(row)]
-    unsupported = [t for t in tags if t not in supported]
-    if unsupported:
-        return 420, [("Unsupported", ", ".join(unsupported))]
-    return None, []
+    ``(None, [])`` when the request may be forwarded. The rules are those of
+    :func:`simvoip.sip.validate.validate_request` for the ``proxy`` role (syntax
+    400, scheme 416, Max-Forwards 483, Proxy-Require 420); loop detection is
+    done by the caller with :func:`detect_loop`."""
+    failure = validate_request(request, role="proxy", supported=supported)
+    if failure is None or failure.status_code is None:
+        return None, []
+    extra = [("Unsupported", ", ".join(failure.unsupported))] if failure.unsupported else []
+    return failure.status_code, extra
 
 
 def detect_loop(request: Request, *, host: str, port: int) -> bool:

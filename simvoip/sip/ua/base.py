@@ -12,6 +12,7 @@ from simvoip.sip.errors import LocalProtocolError, ParseError, RemoteProtocolErr
 from simvoip.sip.grammar import split_commas
 from simvoip.sip.headers import NameAddr
 from simvoip.sip.message import Headers, Request, Response
+from simvoip.sip.screening import screen_request, screen_response
 from simvoip.sip.transaction.builders import make_cancel
 from simvoip.sip.transaction.client import ClientTransaction
 from simvoip.sip.transaction.events import (
@@ -59,6 +60,8 @@ class UserAgentBase:
         #: Active calls by Call-ID; finished ones move to :attr:`history`.
         self.calls: dict[str, Call] = {}
         self.history: dict[str, Call] = {}
+        #: Requests refused by RFC 3261 8.2 validation, by status (0: dropped, e.g. an ACK).
+        self.rejected: dict[int, int] = {}
         #: What each of our client transactions is for: key -> (purpose, call_id).
         self._purpose: dict[Any, tuple[str, str]] = {}
         self._server_call: dict[Any, str] = {}
@@ -156,9 +159,17 @@ class UserAgentBase:
         out: list[Any] = []
         try:
             if isinstance(message, Response):
-                self._receive_response(message, now, out)
+                if not screen_response(message, role="uas"):
+                    self._receive_response(message, now, out)
             else:
-                self._receive_request(stamp_received(message, source), now, out)
+                request = stamp_received(message, source)
+                # RFC 3261 8.2: a request we cannot process gets its 4xx/5xx here.
+                screened = screen_request(request, role="uas", rng=self.rng)
+                if screened is not None:
+                    code = screened[0].message.status_code if screened else 0  # type: ignore[union-attr]
+                    self.rejected[code] = self.rejected.get(code, 0) + 1
+                    return list(screened)
+                self._receive_request(request, now, out)
         except RemoteProtocolError:
             # A peer sent something we cannot use (missing headers, bad values): drop it.
             # Requests that can be answered are answered before this point.

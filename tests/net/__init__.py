@@ -1,0 +1,1 @@
+"""Tests of simvoip.net on real loopback sockets."""
