@@ -26,9 +26,8 @@ else by the SIP identifiers. The ladder and pcap writers use the same pairing.
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from collections import defaultdict, deque
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any

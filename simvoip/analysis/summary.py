@@ -12,13 +12,21 @@ MOS), SIP messages by method and status, and packet drops by cause.
 >>> sim = Simulation(topo, seed=1)
 >>> _ = sim.call("alice", "bob", duration=5.0)
 >>> sim.run(until=20.0)
->>> print(summary_text(sim))  # doctest: +ELLIPSIS
+>>> print(summary_text(sim))
 simvoip: scenario 'demo', seed 1, 20.0 simulated seconds
   2 nodes, 1 links; 1 calls: 1 answered
 <BLANKLINE>
 Calls
- caller callee outcome  status  PDD (ms)  set-up (ms)  rtx  MOS
-  alice    bob answered    200        40         1040    0 4.3...
+caller callee  outcome  status  PDD (ms)  set-up (ms)  rtx  MOS
+ alice    bob answered     200        40         1040    0 4.41
+<BLANKLINE>
+SIP messages sent (with retransmissions)
+  180 INVITE                     1
+  200 BYE                        1
+  200 INVITE                     1
+  ACK                            1
+  BYE                            1
+  INVITE                         1
 """
 
 from __future__ import annotations

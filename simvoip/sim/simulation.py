@@ -26,8 +26,8 @@ from typing import Any
 
 import simpy
 
-from simvoip.sim.driver import OptionsResponder, RequestDriver, RequestOutcome, uri_host
 from simvoip.sim.calls import SimCall
+from simvoip.sim.driver import OptionsResponder, RequestDriver, RequestOutcome, uri_host
 from simvoip.sim.link import LinkDirection, LinkParams
 from simvoip.sim.media import MediaPlane
 from simvoip.sim.node import Node
