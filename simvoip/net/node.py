@@ -52,6 +52,7 @@ from simvoip.net.transport import SipTransport
 from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
 from simvoip.sip.errors import ParseError, SipError
 from simvoip.sip.message import Request, Response, parse_message
+from simvoip.sip.screening import answer_parse_error
 from simvoip.sip.ua.transactions import response_address
 
 __all__ = ["NetNode", "WireRecord"]
@@ -164,9 +165,14 @@ class NetNode:
         try:
             message = parse_message(data)
         except ParseError as exc:
-            # Nothing parsed means no Via to answer to: count and drop (RFC 4475 3.1.2).
             self.stats["parse-error"] += 1
             log.debug("unparseable message from %s: %s", source, exc)
+            # RFC 3261 8.2 / RFC 4475: a readable-enough malformed request gets a 400.
+            rng = getattr(self.core, "rng", None)
+            answer = answer_parse_error(data, rng=rng) if rng is not None else None
+            if answer is not None:
+                self.transport.alias(answer.destination, source)
+                self.send(answer.message, answer.destination, self.now)
             return
         now = self.now
         if self.keep_wire:

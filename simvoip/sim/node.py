@@ -35,14 +35,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from simvoip.sim.transport import Packet, mtu_requires_tcp, via_to_tcp
+from simvoip.sim.transport import Packet, Wakeup, mtu_requires_tcp, via_to_tcp
 from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
 from simvoip.sip.errors import ParseError, SipError
 from simvoip.sip.headers import MAGIC_COOKIE
 from simvoip.sip.message import Request, Response, parse_message
+from simvoip.sip.screening import answer_parse_error
 from simvoip.sip.transaction.base import Transaction
 from simvoip.sip.transaction.client import (
     ClientTransaction,
@@ -160,7 +160,10 @@ class Node:
         self._meta: dict[Hashable, tuple[Any, ...]] = {}  # transaction key -> request meta
         # (branch, method) -> server transaction, to route the core's responses (17.2.3).
         self._server_index: dict[tuple[str, str], ServerTransaction] = {}
-        self._timers: dict[tuple[str, Hashable], tuple[Any, Any]] = {}
+        # (timer name, key) -> the armed Wakeup (its ``b`` is the owner: transaction or core).
+        self._timers: dict[tuple[str, Hashable], Wakeup] = {}
+        self._fire_cb = self._fire  # bound once (see Wakeup)
+        self._process_cb = self._process_later
         self._busy_until = 0.0
         self._backlog: deque[float] = deque()
         self.parse_errors = 0
@@ -196,6 +199,10 @@ class Node:
         except ParseError:
             self.parse_errors += 1
             network.drop(packet, self.name, packet.src, "parse-error")
+            # RFC 3261 8.2 / RFC 4475: a readable-enough malformed request gets a 400.
+            answer = answer_parse_error(packet.data, rng=self._error_rng())
+            if answer is not None and self.cores:
+                self.send(answer.message, answer.destination)
             return
         done = now + self.processing_delay
         if self.capacity is not None:
@@ -213,12 +220,16 @@ class Node:
             done = finish + self.processing_delay
         network.received(packet)
         if done > now:
-            event = self.sim.env.timeout(done - now)
-            event.callbacks.append(partial(self._process_later, message, packet))
+            Wakeup(self.sim.env, done - now, self._process_cb, message, packet)
         else:
             self.process(message, packet)
 
-    def _process_later(self, message: Request | Response, packet: Packet, _event: Any) -> None:
+    def _error_rng(self) -> Any:
+        core = self.core
+        rng = getattr(core, "rng", None)
+        return rng if rng is not None else self.sim.rng("node", self.name, "errors")
+
+    def _process_later(self, message: Request | Response, packet: Packet, _event: Wakeup) -> None:
         self.process(message, packet)
 
     def process(self, message: Request | Response, packet: Packet | None = None) -> None:
@@ -432,20 +443,22 @@ class Node:
         slot = (getattr(name, "value", name), start.key)
         env = self.sim.env
         delay = start.at - env.now
-        event = env.timeout(delay if delay > 0.0 else 0.0)
-        self._timers[slot] = (event, owner)
-        event.callbacks.append(partial(self._fire, slot))
+        timers = self._timers
+        previous = timers.get(slot)
+        if previous is not None:
+            previous.cancel()  # re-armed: the old one must not fire
+        timers[slot] = Wakeup(env, delay if delay > 0.0 else 0.0, self._fire_cb, slot, owner)
 
     def _cancel(self, name: str, key: Hashable) -> None:
-        self._timers.pop((getattr(name, "value", name), key), None)
+        event = self._timers.pop((getattr(name, "value", name), key), None)
+        if event is not None:
+            event.cancel()  # frees what it holds now, not when its time comes
 
-    def _fire(self, slot: tuple[str, Hashable], event: Any) -> None:
-        current = self._timers.get(slot)
-        if current is None or current[0] is not event:
+    def _fire(self, slot: tuple[str, Hashable], owner: Any, event: Wakeup) -> None:
+        if self._timers.get(slot) is not event:
             return  # cancelled or re-armed since
         del self._timers[slot]
         name, key = slot
-        owner = current[1]
         now = self.sim.env.now
         if isinstance(owner, Transaction):
             meta = self._meta.get(owner.key) or message_meta(owner.request)

@@ -59,10 +59,12 @@ def _request(port: int, my_port: int, *, method: str = "OPTIONS", n: int = 1,
 CASES = [
     # (label, builder(port, my_port, n) -> bytes, expected status or None for a drop)
     ("garbage", lambda p, m, n: b"\x16\x03\x01 not SIP at all", None),
+    # Unparseable, but Via/From/To/Call-ID/CSeq are readable: 400 (RFC 3261 8.2,
+    # RFC 4475 3.1.2.3 ncl: "respond with an error").
     ("no-version", lambda p, m, n: _request(p, m, n=n, first_line=f"OPTIONS sip:s@127.0.0.1:{p}"),
-     None),
+     400),
     ("negative-content-length", lambda p, m, n: _request(p, m, n=n).replace(
-        b"Content-Length: 0", b"Content-Length: -1"), None),
+        b"Content-Length: 0", b"Content-Length: -1"), 400),
     ("missing-call-id", lambda p, m, n: _request(p, m, n=n, drop="Call-ID"), 400),
     ("missing-from", lambda p, m, n: _request(p, m, n=n, drop="From"), 400),
     ("cseq-mismatch", lambda p, m, n: _request(p, m, n=n).replace(
