@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from net.helpers import check_2xx_retransmissions, check_2xx_schedule  # noqa: F401 (re-export)
 
 T = TypeVar("T")
 
@@ -129,36 +130,3 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0, step: float
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(step)
-
-
-def check_2xx_retransmissions(oks: list[float], bye: float, t1: float, t2: float,
-                              slack: float = 0.3) -> None:
-    """RFC 3261 13.3.1.4 on observed send times: 2xx at T1, 2*T1, 4*T1 ... capped at T2,
-    none missing before the BYE, and the BYE 64*T1 after the first 2xx.
-
-    Timers never fire early, so lower bounds are tight (2 ms for clock rounding); they may
-    fire late on a loaded machine (over 100 ms seen with 16 test workers on 4 cores),
-    hence ``slack`` above; :func:`check_2xx_schedule` checks the exact schedule.
-    """
-    assert len(oks) >= 2, oks
-    for i, (a, b) in enumerate(zip(oks, oks[1:], strict=False)):
-        expected = min(t1 * 2**i, t2)
-        assert expected - 0.002 <= b - a <= expected + slack, (i, b - a)
-    assert 64 * t1 - 0.002 <= bye - oks[0] <= 64 * t1 + slack, bye - oks[0]
-    # The next retransmission was due at or after the BYE: none is missing.
-    assert oks[-1] < bye <= oks[-1] + min(t1 * 2 ** (len(oks) - 1), t2) + 0.002
-
-
-def check_2xx_schedule(armed: list[tuple[float, Any]], call_id: str, t1: float,
-                       t2: float) -> int:
-    """The UAS core's own schedule for one call, exact (no wall-clock jitter): each "2xx"
-    retransmission timer is armed min(T1 * 2**i, T2) after the step that armed it, and
-    "2xx-timeout" 64*T1 after the 2xx. Returns the number of "2xx" timers armed."""
-    mine = [(now, st) for now, st in armed if getattr(st.key, "owner", None) == call_id]
-    intervals = [st.at - now for now, st in mine if st.name == "2xx"]
-    assert intervals, mine
-    for i, interval in enumerate(intervals):
-        assert abs(interval - min(t1 * 2**i, t2)) < 1e-9, (i, interval)
-    timeouts = [st.at - now for now, st in mine if st.name == "2xx-timeout"]
-    assert len(timeouts) == 1 and abs(timeouts[0] - 64 * t1) < 1e-9
-    return len(intervals)
