@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL
 
 from simvoip.sim.link import LinkDirection
 from simvoip.sim.topology import Topology, Weight
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
     from simvoip.sim.trace import Trace
 
-__all__ = ["Packet", "Network", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp", "via_to_tcp"]
+__all__ = ["Packet", "Network", "Wakeup", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp",
+           "via_to_tcp"]
 
 UDP_OVERHEAD = 28
 TCP_OVERHEAD = 40
@@ -80,6 +82,52 @@ def via_to_tcp(data: bytes) -> bytes:
             lines[i] = name + b":" + _VIA_UDP.sub(r"\1TCP", text, count=1).encode("utf-8")
             break
     return b"\r\n".join(lines) + sep + body
+
+
+def _call(event: Wakeup) -> None:
+    event.fn(event.a, event.b, event)
+
+
+_CALL = (_call,)
+
+
+class Wakeup:
+    """A bare SimPy event that calls ``fn(a, b, event)`` ``delay`` seconds from now.
+
+    The simulator's hot path (a packet crossing a link, a transaction timer)
+    needs no more than that. It is scheduled exactly as ``env.timeout(delay)``
+    is (same priority, the next event id), so the order of events -- and the
+    trace -- is the same; but it has slots and shares one callbacks tuple,
+    where a ``Timeout`` with a ``functools.partial`` callback costs four
+    objects for the cyclic garbage collector to track (event, callbacks list,
+    partial, bound method). It duck-types what ``simpy.Environment.step``
+    reads (``callbacks``, ``_ok``); nothing may ``yield`` it.
+    :meth:`cancel` makes it a no-op and drops its references.
+
+    >>> import simpy
+    >>> env = simpy.Environment()
+    >>> seen = []
+    >>> w = Wakeup(env, 1.5, lambda a, b, event: seen.append((env.now, a, b)), "x", 2)
+    >>> env.run()
+    >>> seen
+    [(1.5, 'x', 2)]
+    """
+
+    __slots__ = ("callbacks", "_ok", "fn", "a", "b")
+
+    def __init__(self, env: simpy.Environment, delay: float,
+                 fn: Callable[[Any, Any, Wakeup], None], a: Any, b: Any) -> None:
+        self.callbacks: tuple[Callable[[Wakeup], None], ...] = _CALL
+        self._ok = True
+        self.fn = fn
+        self.a = a
+        self.b = b
+        env.schedule(self, NORMAL, delay)  # type: ignore[arg-type]
+
+    def cancel(self) -> None:
+        """Do nothing when processed (the event itself stays in SimPy's queue)."""
+        self.callbacks = ()
+        self.a = self.b = None
 
 
 class Packet:
@@ -142,6 +190,9 @@ class Network:
         self._routes: dict[tuple[str, str], list[str] | None] = {}
         self._mtus: dict[tuple[str, str], int | None] = {}
         self._next_packet = 0
+        # Bound once: a bound method per scheduled event would be one more GC-tracked object.
+        self._arrive_cb = self._arrive
+        self._resend_cb = self._resend
         self.deliver: Callable[[Packet, float], None] = lambda packet, now: None
         self.transport_failed: Callable[[Packet, float], None] = lambda packet, now: None
 
@@ -240,19 +291,19 @@ class Network:
         if cause is not None:
             self._lost(packet, at, cause, direction.name, now)
             return
-        self._schedule(arrival - now, self._arrive, packet, nxt)
+        delay = arrival - now
+        Wakeup(self.env, delay if delay > 0 else 0.0, self._arrive_cb, packet, nxt)
         if duplicate is not None and not reliable:
             # A duplicated datagram is a new packet from here on.
             copy = self.new_packet(packet.src, packet.dst, packet.data, packet.transport,
                                    packet.meta, now, packet.kind)
             self._trace(copy, now, "send", packet.src, packet.dst, "duplicate", direction.name)
             self.in_flight[copy.packet] = copy
-            self._schedule(duplicate - now, self._arrive, copy, nxt)
+            self._schedule(duplicate - now, self._arrive_cb, copy, nxt)
 
     def _schedule(self, delay: float, fn: Callable[[Packet, str, Any], None], packet: Packet,
                   node: str) -> None:
-        event = self.env.timeout(delay if delay > 0 else 0.0)
-        event.callbacks.append(partial(fn, packet, node))
+        Wakeup(self.env, delay if delay > 0 else 0.0, fn, packet, node)
 
     def _arrive(self, packet: Packet, node: str, _event: Any = None) -> None:
         if packet.transport == "tcp" and node == packet.dst:
@@ -282,7 +333,7 @@ class Network:
         conn.next_seq[packet.src] = packet.seq + 1
         start = conn.open_at - now
         if start > 0:
-            self._schedule(start, self._resend, packet, packet.src)
+            self._schedule(start, self._resend_cb, packet, packet.src)
         else:
             self._hop(packet, packet.src, now)
 
@@ -297,7 +348,7 @@ class Network:
         # RFC 6298 5.5: the retransmission timer backs off by doubling.
         wait = TCP_INITIAL_RTO * (2 ** packet.attempt)
         packet.attempt += 1
-        self._schedule(wait, self._resend, packet, packet.src)
+        self._schedule(wait, self._resend_cb, packet, packet.src)
 
     def _resend(self, packet: Packet, node: str, _event: Any = None) -> None:
         self._hop(packet, node, self.env.now)

@@ -97,16 +97,19 @@ class Headers:
     ('SIP/2.0/UDP a;branch=z9hG4bK1', True, ['SIP/2.0/UDP a;branch=z9hG4bK1'])
     """
 
+    # Rows and index values are tuples of str, not lists: such tuples (and a
+    # dict holding only them) are untracked by the cyclic garbage collector,
+    # which matters when many messages stay alive (transactions in Completed).
     __slots__ = ("_rows", "_cache", "_idx")
 
     def __init__(self, rows: Iterable[tuple[str, str]] = ()) -> None:
-        self._rows: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in rows]
+        self._rows: tuple[tuple[str, str], ...] = tuple((canonical_name(n), v) for n, v in rows)
         self._cache: dict[Any, Any] = {}
-        self._idx: dict[str, list[str]] | None = None
+        self._idx: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def _from_canonical(
-        cls, rows: list[tuple[str, str]], index: dict[str, list[str]] | None = None
+        cls, rows: tuple[tuple[str, str], ...], index: dict[str, tuple[str, ...]] | None = None
     ) -> Headers:
         h = cls.__new__(cls)
         h._rows = rows
@@ -119,18 +122,15 @@ class Headers:
         self._cache.clear()
         self._idx = None
 
-    def _build_index(self) -> dict[str, list[str]]:
-        idx: dict[str, list[str]] = {}
+    def _build_index(self) -> dict[str, tuple[str, ...]]:
+        idx: dict[str, tuple[str, ...]] = {}
         for n, v in self._rows:
             values = idx.get(n)
-            if values is None:
-                idx[n] = [v]
-            else:
-                values.append(v)
+            idx[n] = (v,) if values is None else values + (v,)
         self._idx = idx
         return idx
 
-    def _values(self, name: str) -> list[str] | None:
+    def _values(self, name: str) -> tuple[str, ...] | None:
         idx = self._idx
         if idx is None:
             idx = self._build_index()
@@ -147,6 +147,8 @@ class Headers:
             idx = self._build_index()
         values = idx.get(name)  # fast path: callers mostly pass canonical names
         if values is None:
+            if _NAME_MEMO.get(name) == name:
+                return default  # a canonical name that is not there
             values = self._values(name)
         return values[0] if values else default
 
@@ -156,6 +158,8 @@ class Headers:
             idx = self._build_index()
         values = idx.get(name)
         if values is None:
+            if _NAME_MEMO.get(name) == name:
+                return []  # a canonical name that is not there
             values = self._values(name)
         return list(values) if values else []
 
@@ -166,46 +170,48 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         self._changed()
-        self._rows.append((canonical_name(name), value))
+        self._rows += ((canonical_name(name), value),)
 
     def prepend(self, name: str, value: str) -> None:
         """Insert a row before the first row of the same name (or at the top)."""
         self._changed()
         key = canonical_name(name)
-        for i, (n, _) in enumerate(self._rows):
+        rows = self._rows
+        for i, (n, _) in enumerate(rows):
             if n == key:
-                self._rows.insert(i, (key, value))
+                self._rows = (*rows[:i], (key, value), *rows[i:])
                 return
-        self._rows.insert(0, (key, value))
+        self._rows = ((key, value), *rows)
 
     def set(self, name: str, value: str) -> None:
         """Replace every row of ``name`` by one row, keeping the first position."""
         self._changed()
         key = canonical_name(name)
-        for i, (n, _) in enumerate(self._rows):
+        rows = self._rows
+        for i, (n, _) in enumerate(rows):
             if n == key:
-                self._rows[i] = (key, value)
-                self._rows = [r for j, r in enumerate(self._rows) if j <= i or r[0] != key]
+                self._rows = (*rows[:i], (key, value), *(r for r in rows[i + 1:] if r[0] != key))
                 return
-        self._rows.append((key, value))
+        self._rows = (*rows, (key, value))
 
     def remove(self, name: str) -> None:
         self._changed()
         key = canonical_name(name)
-        self._rows = [r for r in self._rows if r[0] != key]
+        self._rows = tuple(r for r in self._rows if r[0] != key)
 
     def remove_first(self, name: str) -> str | None:
         """Remove the first row of ``name`` (e.g. a proxy popping its Route); return its value."""
         key = canonical_name(name)
-        for i, (n, v) in enumerate(self._rows):
+        rows = self._rows
+        for i, (n, v) in enumerate(rows):
             if n == key:
                 self._changed()
-                del self._rows[i]
+                self._rows = rows[:i] + rows[i + 1:]
                 return v
         return None
 
     def copy(self) -> Headers:
-        return Headers._from_canonical(list(self._rows))
+        return Headers._from_canonical(self._rows, self._idx)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -222,7 +228,7 @@ class Headers:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Headers({self._rows!r})"
+        return f"Headers({list(self._rows)!r})"
 
 
 def _split_commas(row: str) -> list[str]:
@@ -424,7 +430,7 @@ def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Reque
                 raise _Folded  # the start line itself is continued (odd, but legal LWS)
             raise ParseError(f"bad request line: {start_line[:60]!r}", line=1)
     rows: list[tuple[str, str]] = []
-    index: dict[str, list[str]] = {}
+    index: dict[str, tuple[str, ...]] = {}
     lengths: list[str] = []
     memo = _WIRE_NAMES
     for i in range(1, len(lines)):
@@ -438,11 +444,8 @@ def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Reque
             continue
         rows.append((name, value))
         values = index.get(name)
-        if values is None:
-            index[name] = [value]
-        else:
-            values.append(value)
-    headers = Headers._from_canonical(rows, index)
+        index[name] = (value,) if values is None else values + (value,)
+    headers = Headers._from_canonical(tuple(rows), index)
     body = data[end + 4:]
     defects: tuple[str, ...] = ()
     if lengths:

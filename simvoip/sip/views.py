@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from simvoip.sip.auth_header import Challenge, Credentials
 from simvoip.sip.errors import ParseError
-from simvoip.sip.grammar import split_commas
+from simvoip.sip.grammar import remember, split_commas
 from simvoip.sip.headers import (
     CSeq,
     NameAddr,
@@ -34,15 +34,19 @@ from simvoip.sip.headers import (
     parse_max_forwards,
     parse_option_tags,
 )
+from simvoip.sip.sdp import SessionDescription
 
 if TYPE_CHECKING:
     from simvoip.sip.message import Headers
-    from simvoip.sip.sdp import SessionDescription
 
 __all__ = ["TypedViews"]
 
 T = TypeVar("T")
 _MISSING = object()
+# Parse memos for the scalar and option-tag views (raw row -> immutable value), as
+# headers.py keeps for Via/CSeq/NameAddr: Max-Forwards, Expires, Content-Type and
+# Supported rows repeat across messages. Only successful parses are remembered.
+_VALUE_MEMOS: dict[str, dict[str, Any]] = {}
 
 
 class TypedViews:
@@ -62,16 +66,21 @@ class TypedViews:
         cache = self.headers._cache
         v = cache.get(key)
         if v is None:
-            out: list[T] = []
+            rows = self.headers.get_all(name)
             try:
-                for row in self.headers.get_all(name):
-                    if "," in row:
-                        out.extend(parse(x) for x in split_commas(row))
-                    else:
-                        out.append(parse(row))
+                if len(rows) == 1 and "," not in rows[0]:
+                    v = (parse(rows[0]),)  # the common case: one row, one value
+                else:
+                    out: list[T] = []
+                    for row in rows:
+                        if "," in row:
+                            out.extend(parse(x) for x in split_commas(row))
+                        else:
+                            out.append(parse(row))
+                    v = tuple(out)
             except ParseError as exc:
                 raise _in_header(name, exc) from None
-            v = cache[key] = tuple(out)
+            cache[key] = v
         return list(v)
 
     def _single(self, key: str, name: str, parse: Callable[[str], Any]) -> Any:
@@ -79,10 +88,20 @@ class TypedViews:
         v = cache.get(key, _MISSING)
         if v is _MISSING:
             row = self.headers.get(name)
-            try:
-                v = cache[key] = None if row is None else parse(row)
-            except ParseError as exc:
-                raise _in_header(name, exc) from None
+            if row is None:
+                v = cache[key] = None
+                return v
+            memo = _VALUE_MEMOS.get(key)
+            if memo is None:
+                memo = _VALUE_MEMOS[key] = {}
+            v = memo.get(row, _MISSING)
+            if v is _MISSING:
+                try:
+                    v = parse(row)
+                except ParseError as exc:
+                    raise _in_header(name, exc) from None
+                remember(memo, row, v)
+            cache[key] = v
         return v
 
     def _required(self, name: str) -> str:
@@ -203,12 +222,27 @@ class TypedViews:
         cache = self.headers._cache
         v = cache.get(key)
         if v is None:
-            try:
-                v = cache[key] = tuple(
-                    t for row in self.headers.get_all(name) for t in parse_option_tags(row)
-                )
-            except ParseError as exc:
-                raise _in_header(name, exc) from None
+            rows = self.headers.get_all(name)
+            if not rows:
+                v = cache[key] = ()
+            elif len(rows) == 1:
+                memo = _VALUE_MEMOS.get(key)
+                if memo is None:
+                    memo = _VALUE_MEMOS[key] = {}
+                row = rows[0]
+                v = memo.get(row)
+                if v is None:
+                    try:
+                        v = tuple(parse_option_tags(row))
+                    except ParseError as exc:
+                        raise _in_header(name, exc) from None
+                    remember(memo, row, v)
+                cache[key] = v
+            else:
+                try:
+                    v = cache[key] = tuple(t for row in rows for t in parse_option_tags(row))
+                except ParseError as exc:
+                    raise _in_header(name, exc) from None
         return list(v)
 
     # -- authentication --------------------------------------------------------
@@ -259,8 +293,6 @@ class TypedViews:
         hit = cache.get("sdp")
         if hit is not None and hit[0] is self.body:
             return hit[1]  # type: ignore[no-any-return]
-        from simvoip.sip.sdp import SessionDescription
-
         sdp = SessionDescription.parse(self.body)
         cache["sdp"] = (self.body, sdp)
         return sdp

@@ -15,7 +15,7 @@ TransactionKey(branch='z9hG4bK1', sent_by='a.example:5060', method='INVITE')
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from simvoip.sip.errors import LocalProtocolError
 from simvoip.sip.headers import MAGIC_COOKIE, Via
@@ -38,6 +38,20 @@ class TransactionKey:
     branch: str
     sent_by: str | None
     method: str
+    # Computed once: a key is hashed many times (transaction tables, timer slots).
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.branch, self.sent_by, self.method)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __setstate__(self, state: list[object]) -> None:
+        # Unpickled in another process: string hashes differ there, recompute.
+        for name, value in zip(("branch", "sent_by", "method"), state, strict=False):
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
 
 @dataclass(frozen=True, slots=True)
