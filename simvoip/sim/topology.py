@@ -72,6 +72,8 @@ class Topology:
         self.name = name
         self.seed = seed
         self._ip_cache: dict[str, str] | None = None
+        #: host -> node answers of :meth:`resolve`, for the current node count.
+        self._resolve_cache: tuple[int, dict[str, str | None]] | None = None
         #: Carry RTP for answered calls (``Simulation(media=...)`` overrides it).
         self.media = True
         self.source = source
@@ -90,6 +92,7 @@ class Topology:
         clean = {k: v for k, v in attrs.items() if v is not None}
         self.graph.add_node(name, type=kind, **clean)
         self._ip_cache = None
+        self._resolve_cache = None
 
     def add_endpoint(self, name: str, domain: str | None = None, *, _path: str | None = None,
                      **attrs: Any) -> None:
@@ -243,6 +246,16 @@ class Topology:
         """
         if host in self.graph:
             return host
+        cache = self._resolve_cache
+        if cache is not None and cache[0] == len(self.graph) and host in cache[1]:
+            return cache[1][host]
+        found = self._resolve(host)
+        if cache is None or cache[0] != len(self.graph):
+            cache = self._resolve_cache = (len(self.graph), {})
+        cache[1][host] = found
+        return found
+
+    def _resolve(self, host: str) -> str | None:
         for n, d in self.graph.nodes(data=True):
             if d.get("address") == host:
                 return str(n)
