@@ -37,3 +37,11 @@ def test_request_breaking_8_2_is_answered_with_its_status() -> None:
     assert isinstance(send, Send) and send.destination.host == "bob"
     assert send.message.status_code == 400 and send.message.to.tag
     assert alice.rejected == {400: 1} and alice.transaction_count == 0
+
+
+def test_active_calls_excludes_finished_calls_still_held_for_their_transactions() -> None:
+    alice = ua()
+    call_id, _ = alice.invite("sip:bob@bob", now=0.0)
+    assert [c.call_id for c in alice.active_calls] == [call_id]
+    alice.calls[call_id].state = "ended"  # as after its BYE, before Timer K retires it
+    assert call_id in alice.calls and alice.active_calls == []

@@ -80,6 +80,15 @@ class UserAgentBase:
         return len(self.transactions)
 
     @property
+    def active_calls(self) -> list[Call]:
+        """Calls in progress (set up or established, not yet failed or ended).
+
+        :attr:`calls` also holds finished calls until their last transaction
+        is gone (up to 64*T1 after the BYE), so count these for busy lines.
+        """
+        return [c for c in self.calls.values() if not c.finished]
+
+    @property
     def dialog_count(self) -> int:
         """Dialogs (early or confirmed) of active calls."""
         return sum(
