@@ -1,8 +1,10 @@
 """A readable summary of a finished simulation, and its artefacts on disk.
 
 :func:`summary_text` is what ``simvoip run`` prints: the scenario, one line
-per call (outcome, status, post-dial delay, set-up time, retransmissions,
-MOS), SIP messages by method and status, and packet drops by cause.
+per call (outcome, status, post-dial delay, set-up time, retransmissions, and
+for the worse media direction MOS, packet loss seen by the decoder, RFC 3550
+jitter and mouth-to-ear delay), SIP messages by method and status, and packet
+drops by cause.
 :func:`write_artefacts` writes the pictures and files next to it.
 
 >>> from simvoip import Simulation, Topology
@@ -17,8 +19,8 @@ simvoip: scenario 'demo', seed 1, 20.0 simulated seconds
   2 nodes, 1 links; 1 calls: 1 answered
 <BLANKLINE>
 Calls
-caller callee  outcome  status  PDD (ms)  set-up (ms)  rtx  MOS
- alice    bob answered     200        40         1040    0 4.41
+caller callee  outcome  status  PDD (ms)  set-up (ms)  rtx  MOS loss % jitter (ms) M2E (ms)
+ alice    bob answered     200        40         1040    0 4.41    0.0         0.0      100
 <BLANKLINE>
 SIP messages sent (with retransmissions)
   180 INVITE                     1
@@ -75,6 +77,11 @@ def summary_text(sim: Simulation, *, max_calls: int = 20) -> str:
             "PDD (ms)": calls["pdd"].map(_ms), "set-up (ms)": calls["setup_time"].map(_ms),
             "rtx": calls["retransmissions"],
             "MOS": calls["mos"].map(lambda m: "-" if m is None or pd.isna(m) else f"{m:.2f}"),
+            "loss %": calls["ppl"].map(lambda p: "-" if p is None or pd.isna(p) else f"{p:.1f}"),
+            "jitter (ms)": calls["jitter_ms"].map(
+                lambda j: "-" if j is None or pd.isna(j) else f"{j:.1f}"),
+            "M2E (ms)": calls["mouth_to_ear_ms"].map(
+                lambda d: "-" if d is None or pd.isna(d) else f"{d:.0f}"),
         })
         lines += ["", "Calls", table.head(max_calls).to_string(index=False)]
         if len(calls) > max_calls:
