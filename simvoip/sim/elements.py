@@ -134,6 +134,7 @@ def _ua_config(topology: Topology, node: str, params: dict[str, Any],
     return UAConfig(
         aor=aor_of_node(topology, node),
         host=node,
+        media_address=topology.ip_address(node),
         outbound_proxy=f"sip:{proxy};lr" if proxy else None,
         registrar=f"sip:{domain}" if proxy else None,
         timers=timers or TimerConfig(),

@@ -247,8 +247,9 @@ def population_topology(n: int, *, rate: float, mean_duration: float, stop: floa
         topo._add_node("trunk", "gw", {"channels": trunk_channels, **(trunk or {})}, "gw")
         topo.add_link("proxy", "gw", delay=delay)
         targets = ("sip:gw@gw",)
-    topo.traffic.append(PopulationSource(tuple(members), rate, mean_duration, targets=targets,
-                                         stop=stop, holding=holding))
+    source = PopulationSource(tuple(members), rate, mean_duration, targets=targets, stop=stop,
+                              holding=holding)
+    topo.traffic.append(source)  # type: ignore[arg-type]  # Topology.traffic: any TrafficSource
     return topo
 
 

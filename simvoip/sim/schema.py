@@ -425,14 +425,16 @@ def check_source(item: Any, path: str, source: str) -> Any:
     hold = _holding(f, item)
     start = f.number(item, "start", lo=0.0) or 0.0
     stop = f.number(item, "stop", lo=start, lo_open=True)
-    times = {"start": float(start), "stop": math.inf if stop is None else float(stop)}
+    end = math.inf if stop is None else float(stop)
     rate = 0.0 if rate is None else float(rate)
     if kind == "population":
         members = _names(f, item, "from", optional=False)
         targets = _names(f, item, "to", optional=True)
         if not targets and len(members) < 2:
             raise f.fail("from", "a population calling itself needs two members or more")
-        return PopulationSource(members, rate, targets=targets, **times, **hold)
+        return PopulationSource(members, rate, hold["mean_duration"], targets, float(start), end,
+                                hold["holding"], hold["durations"], hold["profile"])
     caller = f.string(item, "from", optional=False)
     callee = f.string(item, "to", optional=False)
-    return PoissonSource(caller, callee, rate, **times, **hold)
+    return PoissonSource(caller, callee, rate, hold["mean_duration"], float(start), end,
+                         hold["holding"], hold["durations"], hold["profile"])

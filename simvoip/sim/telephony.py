@@ -12,9 +12,9 @@ media streams. It decides nothing about SIP itself: the cores do.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
-
 from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from simvoip.sim.calls import SimCall
 from simvoip.sim.elements import QueueProbedProxy, build_proxy, build_trunk, build_user_agent
@@ -61,6 +61,8 @@ class Telephony:
         self.storms: list[RegistrationStorm] = []
         self._lazy: dict[int, tuple[Iterator[CallSpec], CallSpec | None]] = {}
         self._storms_done: set[int] = set()
+        #: Call-IDs of calls placed in long-run mode (released when they end).
+        self._streamed: set[str] = set()
 
     # -- set-up -------------------------------------------------------------------------
     def ensure(self) -> None:
@@ -90,7 +92,7 @@ class Telephony:
             sim.nodes[name].add_core(ua, primary=True)
             params = topo.graph.nodes[name].get("params") or {}
             if ua.config.registrar is not None and params.get("register", True):
-                sim.at(sim.now, lambda n=name, u=ua: self._run(n, u.register(self.sim.now)))
+                sim.at(sim.now, partial(self._register, name))
 
     def _run(self, node: str, outputs: list[Any]) -> None:
         self.sim.nodes[node].run_element(self.user_agents[node], outputs, self.sim.now)
@@ -131,16 +133,19 @@ class Telephony:
         target = self.target_uri(callee)
         self.ensure()
         call = SimCall(self.sim, caller, target, float(at), duration)
-        if self.streaming is None:
+        streamed = self.streaming is not None
+        if not streamed:
             self.calls.append(call)
-        self.sim.at(at, lambda: self._place(call))
+        self.sim.at(at, lambda: self._place(call, streamed))
         return call
 
-    def _place(self, call: SimCall) -> None:
+    def _place(self, call: SimCall, streamed: bool = False) -> None:
         ua = self.user_agents[call.caller]
         call_id, outputs = ua.invite(call.target, self.sim.now, hangup_after=call.duration)
         call.call_id = call_id
         self.by_call_id[call_id] = call
+        if streamed:
+            self._streamed.add(call_id)
         self._run(call.caller, outputs)
 
     def schedule(self, specs: list[CallSpec]) -> None:
@@ -223,6 +228,7 @@ class Telephony:
             self.user_agents[n].forget(call_id)
             self.sim.media.streams.pop((call_id, n), None)
         self.by_call_id.pop(call_id, None)
+        self._streamed.discard(call_id)
 
     # -- registration storms -------------------------------------------------------------
     def schedule_storm(self, storm: RegistrationStorm, stream: str) -> None:
@@ -235,8 +241,10 @@ class Telephony:
             sim.at(storm.at, lambda: self._clear_bindings(storm))
         for m in storm.members:
             at = storm.at + (rng.uniform(0.0, storm.spread) if storm.spread > 0 else 0.0)
-            ua = self.user_agents[m]
-            sim.at(at, lambda n=m, u=ua: self._run(n, u.register(self.sim.now)))
+            sim.at(at, partial(self._register, m))
+
+    def _register(self, node: str) -> None:
+        self._run(node, self.user_agents[node].register(self.sim.now))
 
     def _clear_bindings(self, storm: RegistrationStorm) -> None:
         topo = self.sim.topology
@@ -256,7 +264,7 @@ class Telephony:
         sim.trace.record(sim.now, "state", node, None, call_id=call_id,
                          status=getattr(event, "status", None), cause=type(event).__name__)
         call = self.by_call_id.get(call_id) if call_id is not None else None
-        if call is None:
+        if call is None or call_id is None:
             return
         if isinstance(event, IncomingCall):
             if call.callee is None:
@@ -281,7 +289,7 @@ class Telephony:
                 sim.media.start(call_id, node, peer, record)
         elif isinstance(event, (CallEnded, CallFailed)):
             sim.media.stop(call_id, node)
-            if self.streaming is not None and node == call.caller:
+            if node == call.caller and call_id in self._streamed:
                 sim.at(sim.now + self.linger, lambda: self._release(call))
 
 
