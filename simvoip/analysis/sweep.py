@@ -38,8 +38,6 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-import sys
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -209,13 +207,3 @@ def sweep(scenario_factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]
     summary = summarise(raw, list(grid), confidence)
     summary.attrs["raw"] = raw
     return summary
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``simvoip.analysis.sweep(...)`` call :func:`sweep` on the module itself."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -224,6 +224,21 @@ class Node:
         else:
             self.process(message, packet)
 
+    def queue_length(self, now: float) -> int:
+        """Messages admitted but not yet served at ``now`` (its capacity backlog).
+
+        >>> from simvoip import Simulation, Topology
+        >>> topo = Topology(); topo.add_proxy("p", domain="x", capacity=10.0)
+        >>> Simulation(topo).nodes["p"].queue_length(0.0)
+        0
+        """
+        waiting = 0
+        for finish in reversed(self._backlog):  # finish times, increasing
+            if finish <= now:
+                break
+            waiting += 1
+        return waiting
+
     def _error_rng(self) -> Any:
         core = self.core
         rng = getattr(core, "rng", None)

@@ -294,15 +294,5 @@ class Telephony:
 
 
 def _queue_probe(node: Node) -> Any:
-    """``now -> messages waiting at node`` (its capacity backlog not yet served)."""
-    backlog = node._backlog  # finish times, increasing (simvoip.sim.node.Node.receive)
-
-    def probe(now: float) -> int:
-        waiting = 0
-        for finish in reversed(backlog):
-            if finish <= now:
-                break
-            waiting += 1
-        return waiting
-
-    return probe
+    """``now -> messages waiting at node`` (see :meth:`Node.queue_length`)."""
+    return node.queue_length

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-import simvoip.analysis.sweep
+import simvoip.analysis
 from simvoip.analysis.capacity import trunk_scenario
 from simvoip.analysis.sweep import summarise, sweep, t_quantile
 from simvoip.sim.load import enable_streaming, population_topology
