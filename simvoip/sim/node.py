@@ -413,8 +413,15 @@ class Node:
                     (key.branch, key.method)) is tx:
                 del self._server_index[(key.branch, key.method)]
 
-    def transport_error(self, message: Request | Response, now: float) -> None:
+    def transport_error(self, message: Request | Response, now: float,
+                        destination: str | None = None) -> None:
         """The transport failed to deliver ``message`` (RFC 3261 17.1.4, 17.2.4)."""
+        core = self.core
+        if core is not None and hasattr(core, "transport_error"):
+            # An element core owns the transaction that sent it.
+            address = Address(destination or "unknown", 5060, "TCP")
+            self.run_element(core, core.transport_error(message, address, now), now)
+            return
         tx: Transaction | None
         if isinstance(message, Request):
             key = client_key(message)

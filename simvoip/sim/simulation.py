@@ -238,7 +238,7 @@ class Simulation:
 
     def _transport_failed(self, packet: Packet, now: float) -> None:
         if packet.message is not None:
-            self.nodes[packet.src].transport_error(packet.message, now)
+            self.nodes[packet.src].transport_error(packet.message, now, packet.dst)
 
     def in_flight(self) -> list[int]:
         """Ids of packets sent but neither received nor dropped yet."""

@@ -45,3 +45,18 @@ def test_active_calls_excludes_finished_calls_still_held_for_their_transactions(
     assert [c.call_id for c in alice.active_calls] == [call_id]
     alice.calls[call_id].state = "ended"  # as after its BYE, before Timer K retires it
     assert call_id in alice.calls and alice.active_calls == []
+
+
+def test_transport_error_fails_the_call_like_a_503() -> None:
+    # RFC 3261 8.1.3.1 / 17.1.4: the INVITE could not be sent (e.g. a TCP connection
+    # refused): its client transaction ends and the UA treats it like a 503.
+    from simvoip.sip.ua import CallFailed
+
+    alice = ua()
+    call_id, outputs = alice.invite("sip:bob@bob", now=0.0)
+    invite = next(o.message for o in outputs if isinstance(o, Send))
+    out = alice.transport_error(invite, Address("bob", 5060, "TCP"), 0.1)
+    failed = [o for o in out if isinstance(o, CallFailed)]
+    assert [(f.call_id, f.status, f.at) for f in failed] == [(call_id, 503, 0.1)]
+    assert alice.call(call_id).final_status == 503
+    assert alice.transport_error(invite, Address("bob"), 0.2) == []  # already gone

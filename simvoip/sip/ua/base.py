@@ -185,6 +185,17 @@ class UserAgentBase:
             pass
         return out
 
+    def transport_error(self, message: Request | Response, destination: Address,
+                        now: float) -> list[Any]:
+        """The adapter could not deliver ``message`` to ``destination`` (a refused or
+        failed connection): its transaction reports it (RFC 3261 8.1.3.1: treated like a
+        503 for a request; RFC 6026 8.8: a server transaction stays as it is)."""
+        out: list[Any] = []
+        tx, outputs = self.transactions.transport_error(message, now)
+        if tx is not None:
+            self._absorb(tx, outputs, now, out)
+        return out
+
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
         """Timer ``name`` armed with ``key`` fired."""
         if self.crashed(now):

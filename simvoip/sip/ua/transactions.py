@@ -173,6 +173,20 @@ class TransactionTable:
             return None, []
         return tx, self._reap(tx, tx.handle_timer(name, now))
 
+    def transport_error(self, message: Request | Response,
+                        now: float) -> tuple[Transaction | None, list[Any]]:
+        """The transport could not send ``message`` (RFC 3261 17.1.4, RFC 6026 8.8):
+        tell the transaction that sent it, if it is still there."""
+        tx: Transaction | None
+        if isinstance(message, Request):
+            key = client_key(message)
+            tx = self.clients.get(key) if key is not None else None  # type: ignore[arg-type]
+        else:
+            tx = next((t for t in self.servers.values() if t.last_response is message), None)
+        if tx is None or tx.terminated:
+            return None, []
+        return tx, self._reap(tx, tx.transport_error(now, "transport error"))
+
     def receive_response(self, tx: ClientTransaction, response: Response, now: float) -> list[Any]:
         return self._reap(tx, tx.receive_response(response, now))
 
