@@ -315,6 +315,26 @@ class RtpSender:
         self.timestamp = (self.timestamp + packets * self.samples_per_packet) & 0xFFFFFFFF
         self._talkspurt_start = True
 
+    def comfort_noise(self, level_dbov: int = 60) -> RtpPacket:
+        """A comfort-noise packet (RFC 3389, static payload type 13) for a silence.
+
+        RFC 3389 3: the payload's first octet is the noise level in -dBov
+        (0-127); sent at the start of a silence so the receiver plays noise
+        instead of dead air. It takes the current timestamp and a new sequence
+        number; the next audio packet starts a talkspurt (M bit).
+
+        >>> from simvoip.media.codecs import codec_by_name
+        >>> sender = RtpSender(codec_by_name("PCMU"), random.Random(3))
+        >>> cn = sender.comfort_noise(50)
+        >>> cn.payload_type, cn.payload
+        (13, b'2')
+        """
+        if not 0 <= level_dbov <= 127:
+            raise LocalProtocolError(f"comfort noise level must be 0-127 -dBov, got {level_dbov}")
+        packet = self._emit(13, self.timestamp, bytes([level_dbov]), False)
+        self._talkspurt_start = True
+        return packet
+
     def telephone_event(self, event: int, duration_ms: float, volume: int = 10) -> list[RtpPacket]:
         """Packets for one DTMF / named event (RFC 4733), to send one per ptime.
 

@@ -32,6 +32,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from simvoip.media.jitter_buffer import AdaptiveJitterBuffer, FixedJitterBuffer, JitterBuffer
 from simvoip.sim.schema import TopologyError
 from simvoip.sim.topology import Topology
 from simvoip.sip.location import LocationService
@@ -45,12 +46,15 @@ from simvoip.sip.ua.config import UABehaviour, UAConfig
 
 __all__ = ["ua_config", "proxy_config", "build_user_agent", "build_proxy", "aor_of_node",
            "build_trunk", "trunk_config", "QueueProbedProxy", "UA_PARAMS", "PROXY_PARAMS",
-           "TRUNK_PARAMS"]
+           "TRUNK_PARAMS", "MEDIA_PARAMS", "media_params"]
 
 #: ``params`` keys of an endpoint: :class:`UABehaviour` fields plus these UAConfig fields.
 _UA_CONFIG_PARAMS = ("register_expires", "invite_timeout", "media_port", "display_name",
                      "register")
-UA_PARAMS = tuple(f.name for f in dataclasses.fields(UABehaviour)) + _UA_CONFIG_PARAMS
+#: ``params`` keys of an endpoint's media (read by :mod:`simvoip.sim.media`).
+MEDIA_PARAMS = ("vad", "jitter_buffer")
+UA_PARAMS = (tuple(f.name for f in dataclasses.fields(UABehaviour)) + _UA_CONFIG_PARAMS
+             + MEDIA_PARAMS)
 #: ``params`` keys of a proxy node.
 PROXY_PARAMS = ("record_route", "stateful", "forking", "timer_c", "sequential_timeout",
                 "min_expires", "max_expires", "overload_threshold", "retry_after")
@@ -99,9 +103,50 @@ def ua_config(topology: Topology, node: str, timers: TimerConfig | None = None) 
     return _ua_config(topology, node, _params(topology, node, UA_PARAMS), timers, {})
 
 
+def media_params(topology: Topology, node: str) -> tuple[bool, JitterBuffer]:
+    """``(vad, jitter buffer)`` of endpoint ``node`` from its ``params``.
+
+    ``vad: true`` makes its RTP follow talkspurts and silences (ITU-T P.59
+    conversational speech: exponential talkspurts of mean 1.004 s and pauses
+    of mean 1.587 s) with an RFC 3389 comfort-noise packet at each silence.
+    ``jitter_buffer`` is ``{type: fixed, delay: s}`` (default 0.060 s) or
+    ``{type: adaptive}`` (Ramjee et al. 1994, see
+    :class:`~simvoip.media.jitter_buffer.AdaptiveJitterBuffer`).
+
+    >>> from simvoip.sim.topology import Topology
+    >>> t = Topology(); t.add_endpoint("a", params={"jitter_buffer": {"type": "fixed", "delay": 0.1}})
+    >>> media_params(t, "a")
+    (False, FixedJitterBuffer(delay=0.1, _offset=None))
+    """
+    params = topology.graph.nodes[node].get("params") or {}
+    where = f"{topology.source}: nodes[{node}].params"
+    vad = params.get("vad", False)
+    if not isinstance(vad, bool):
+        raise TopologyError(f"{where}.vad: must be true or false, got {vad!r}")
+    spec = params.get("jitter_buffer") or {"type": "fixed"}
+    if not isinstance(spec, Mapping):
+        raise TopologyError(f"{where}.jitter_buffer: must be a mapping with a type, got {spec!r}")
+    kind = spec.get("type", "fixed")
+    if kind == "fixed":
+        unknown = sorted(set(spec) - {"type", "delay"})
+        delay = spec.get("delay", 0.060)
+        if unknown or isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise TopologyError(f"{where}.jitter_buffer: a fixed buffer takes delay >= 0 "
+                                f"seconds, got {dict(spec)!r}")
+        return vad, FixedJitterBuffer(float(delay))
+    if kind == "adaptive":
+        if set(spec) - {"type"}:
+            raise TopologyError(f"{where}.jitter_buffer: an adaptive buffer takes no other "
+                                f"fields, got {dict(spec)!r}")
+        return vad, AdaptiveJitterBuffer()
+    raise TopologyError(f"{where}.jitter_buffer.type: must be 'fixed' or 'adaptive', "
+                        f"got {kind!r}")
+
+
 def _ua_config(topology: Topology, node: str, params: dict[str, Any],
                timers: TimerConfig | None, defaults: dict[str, Any]) -> UAConfig:
     attrs = topology.graph.nodes[node]
+    media_params(topology, node)  # checked with the rest of the node's params
     behaviour_fields = {f.name for f in dataclasses.fields(UABehaviour)}
     behaviour: dict[str, Any] = dict(defaults)
     for key, value in params.items():

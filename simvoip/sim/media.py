@@ -16,6 +16,7 @@ mouth-to-ear measurement with synchronised clocks would see.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["MediaPlane", "RtpStream", "negotiated_codec"]
 
 DEFAULT_CODEC = "PCMU"
+#: ITU-T P.59 artificial conversational speech: mean talkspurt and pause (s).
+P59_TALKSPURT = 1.004
+P59_PAUSE = 1.587
 
 
 def negotiated_codec(call: Call) -> tuple[Codec, float | None]:
@@ -86,9 +90,15 @@ class RtpStream:
     sender: RtpSender
     receiver: MediaReceiver
     started_at: float
+    #: With VAD: draws talkspurt and pause lengths (ITU-T P.59); ``None``: always talking.
+    vad_rng: random.Random | None = None
     running: bool = True
     report: QualityReport | None = None
     rtp_errors: int = 0
+    #: Packets left in the current talkspurt (VAD).
+    talk_left: int = -1
+    #: Audio packets sent (comfort noise and DTMF not counted).
+    audio_sent: int = 0
 
     @property
     def ptime(self) -> float:
@@ -99,7 +109,7 @@ class RtpStream:
         """Stop sending and compute the quality of what arrived so far."""
         self.running = False
         if self.report is None:
-            self.report = self.receiver.report(packets_sent=self.sender.packets_sent)
+            self.report = self.receiver.report(packets_sent=self.audio_sent)
         return self.report
 
 
@@ -115,10 +125,15 @@ class MediaPlane:
         key = (call_id, src)
         if key in self.streams:
             return None
+        from simvoip.sim.elements import media_params
+
         codec, ptime = negotiated_codec(call)
         rng = self.sim.rng("rtp", call_id, src)
+        vad, _ = media_params(self.sim.topology, src)
+        _, buffer = media_params(self.sim.topology, dst)
         stream = RtpStream(call_id, src, dst, RtpSender(codec, rng, ptime_ms=ptime),
-                           MediaReceiver(codec, ptime_ms=ptime), self.sim.now)
+                           MediaReceiver(codec, buffer=buffer, ptime_ms=ptime), self.sim.now,
+                           vad_rng=rng if vad else None)
         self.streams[key] = stream
         self._tick(stream)
         return stream
@@ -148,20 +163,42 @@ class MediaPlane:
             stream = self.streams.get((call_id, src)) if src is not None else None
             if stream is not None and stream.dst == dst:
                 out[dst] = stream.report or stream.receiver.report(
-                    packets_sent=stream.sender.packets_sent)
+                    packets_sent=stream.audio_sent)
         return out
 
     def _tick(self, stream: RtpStream, _event: Any = None) -> None:
         if not stream.running:
             return
         sim = self.sim
-        data = encode_rtp(stream.sender.audio_packet())
+        rng = stream.vad_rng
+        if rng is not None and stream.talk_left == 0:
+            # Silence (VAD): one RFC 3389 comfort-noise packet, then the timestamp
+            # runs on for the pause and the next talkspurt starts with the M bit.
+            pause = max(1, round(rng.expovariate(1 / P59_PAUSE) / stream.ptime))
+            packet_bytes = encode_rtp(stream.sender.comfort_noise())
+            stream.sender.silence(pause)
+            stream.talk_left = -1
+            self._send(stream, packet_bytes)
+            # The CN packet took this slot; the next audio (timestamp advanced by
+            # the pause) is due ``pause`` packet times from now.
+            event = sim.env.timeout(stream.ptime * pause)
+            event.callbacks.append(partial(self._tick, stream))
+            return
+        if rng is not None and stream.talk_left < 0:
+            stream.talk_left = max(1, round(rng.expovariate(1 / P59_TALKSPURT) / stream.ptime))
+        if stream.talk_left > 0:
+            stream.talk_left -= 1
+        stream.audio_sent += 1
+        self._send(stream, encode_rtp(stream.sender.audio_packet()))
+        event = sim.env.timeout(stream.ptime)
+        event.callbacks.append(partial(self._tick, stream))
+
+    def _send(self, stream: RtpStream, data: bytes) -> None:
+        sim = self.sim
         network = sim.network
         packet = network.new_packet(stream.src, stream.dst, data, "udp",
                                      (None, None, stream.call_id, None, None), sim.now, "rtp")
         network.send(packet)
-        event = sim.env.timeout(stream.ptime)
-        event.callbacks.append(partial(self._tick, stream))
 
     def deliver(self, packet: Packet, now: float) -> None:
         """An RTP packet reached its destination node."""

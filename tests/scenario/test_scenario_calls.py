@@ -215,3 +215,53 @@ def test_bad_endpoint_params_name_the_field() -> None:
     topo = two_phones(ansewr_delay=1)
     with pytest.raises(TopologyError, match=r"nodes\[bob\]\.params\.ansewr_delay: unknown"):
         Simulation(topo, seed=1).call("alice", "bob")
+
+
+def vad_pair(buffer: dict) -> Topology:
+    topo = Topology(name="vad")
+    topo.add_endpoint("alice", params={"vad": True})
+    topo.add_endpoint("bob", params={"vad": True, "jitter_buffer": buffer})
+    topo.add_link("alice", "bob", delay=0.05, jitter=0.02, jitter_dist="exponential")
+    return topo
+
+
+def test_vad_sends_talkspurts_with_comfort_noise_and_no_false_loss() -> None:
+    from simvoip.media.rtp import decode_rtp
+
+    sim = Simulation(vad_pair({"type": "fixed", "delay": 0.06}), seed=3)
+    call = sim.call("alice", "bob", duration=30.0)
+    sim.run(until=80.0)
+    df = sim.trace.to_dataframe()
+    sent = df[(df.event == "send") & (df.kind == "rtp") & (df.node == "alice")]
+    types = [decode_rtp(bytes(d)).payload_type for d in sent.data]
+    audio, noise = types.count(0), types.count(13)  # PCMU, RFC 3389 CN
+    # ITU-T P.59: ~39 % of the time talking (mean talkspurt 1.0 s, pause 1.6 s):
+    # far fewer than 1500 audio packets, one comfort-noise packet per pause
+    # (about 30 / 2.6 = 11 pauses).
+    assert 400 < audio < 900 and 5 < noise < 20 and audio + noise == len(types)
+    report = call.quality["bob"]
+    assert report.packets_sent == audio and report.packets_lost == 0
+    assert report.ppl < 5 and call.mos > 4.0
+
+
+def test_adaptive_buffer_discards_less_than_a_small_fixed_one_at_more_delay() -> None:
+    reports = {}
+    for name, buffer in (("fixed", {"type": "fixed", "delay": 0.02}),
+                         ("adaptive", {"type": "adaptive"})):
+        sim = Simulation(vad_pair(buffer), seed=3)
+        call = sim.call("alice", "bob", duration=30.0)
+        sim.run(until=80.0)
+        reports[name] = call.quality["bob"]
+    assert reports["adaptive"].packets_discarded < reports["fixed"].packets_discarded
+    assert reports["adaptive"].buffer_delay_ms > reports["fixed"].buffer_delay_ms
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"vad": "yes"}, r"params\.vad: must be true or false"),
+    ({"jitter_buffer": {"type": "magic"}}, r"params\.jitter_buffer\.type: must be"),
+    ({"jitter_buffer": {"type": "fixed", "delay": -1}}, r"params\.jitter_buffer: a fixed"),
+])
+def test_bad_media_params_name_the_field(params: dict, message: str) -> None:
+    topo = two_phones(**params)
+    with pytest.raises(TopologyError, match=message):
+        Simulation(topo, seed=1).call("alice", "bob")
