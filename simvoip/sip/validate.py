@@ -77,6 +77,17 @@ class ValidationFailure:
         return REASON_PHRASES.get(self.status_code or 0, "")
 
 
+#: (canonical header name, typed view) checked when the header is present.
+_OPTIONAL_VIEWS = (
+    ("Contact", "contacts"), ("Route", "routes"), ("Record-Route", "record_routes"),
+    ("Max-Forwards", "max_forwards"), ("Expires", "expires"), ("Require", "require"),
+    ("Proxy-Require", "proxy_require"), ("Supported", "supported"),
+    ("Unsupported", "unsupported"), ("WWW-Authenticate", "www_authenticate"),
+    ("Proxy-Authenticate", "proxy_authenticate"), ("Authorization", "authorization"),
+    ("Proxy-Authorization", "proxy_authorization"), ("Content-Type", "content_type"),
+)
+
+
 def _common(msg: Request | Response, code: int | None) -> ValidationFailure | None:
     """Checks shared by requests and responses: framing, mandatory headers, syntax."""
     if msg.version.upper() != "SIP/2.0":
@@ -94,16 +105,22 @@ def _common(msg: Request | Response, code: int | None) -> ValidationFailure | No
     if h.count("Max-Forwards") > 1:
         return ValidationFailure(code, "duplicate Max-Forwards header")
     try:
-        # Touch every typed view: any syntax error is a 400 (RFC 3261 8.2 / 16.3 step 1).
+        # Touch the typed view of every header present: any syntax error is a 400
+        # (RFC 3261 8.2 / 16.3 step 1). Absent headers have nothing to check.
         msg.vias, msg.cseq, msg.call_id, msg.from_, msg.to  # noqa: B018
-        msg.contacts, msg.routes, msg.record_routes, msg.max_forwards, msg.expires  # noqa: B018
-        msg.require, msg.proxy_require, msg.supported, msg.unsupported  # noqa: B018
-        msg.www_authenticate, msg.proxy_authenticate  # noqa: B018
-        msg.authorization, msg.proxy_authorization, msg.content_type  # noqa: B018
+        present = {name for name, _ in h}
+        for name, view in _OPTIONAL_VIEWS:
+            if name in present:
+                getattr(msg, view)
         for row in h.get_all("Content-Type") + h.get_all("Accept"):
             split_commas(row)
         # URIs of schemes we know must parse; others stay opaque (RFC 4475 3.3.6).
-        for na in (msg.from_, msg.to, *msg.contacts, *msg.routes, *msg.record_routes):
+        addresses = [msg.from_, msg.to]
+        for name, view in (("Contact", "contacts"), ("Route", "routes"),
+                           ("Record-Route", "record_routes")):
+            if name in present:
+                addresses.extend(getattr(msg, view))
+        for na in addresses:
             if not na.is_star and uri_scheme(na.uri) in SUPPORTED_SCHEMES:
                 na.sip_uri  # noqa: B018
     except ParseError as exc:
