@@ -35,3 +35,23 @@ def test_sans_io_cores_do_not_read_clock_or_global_random() -> None:
         if bad.search(line)
     ]
     assert offenders == []
+
+
+def _tool(name: str) -> str:
+    sibling = Path(sys.executable).parent / name
+    exe = str(sibling) if sibling.exists() else shutil.which(name)
+    assert exe, f"{name} is not installed (pip install -e '.[dev]')"
+    return exe
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([_tool("ruff"), "check", "simvoip", "tests", "benchmarks",
+                             "notebooks"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = subprocess.run([_tool("mypy"), "--no-incremental"], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
