@@ -104,8 +104,8 @@ def write_artefacts(sim: Simulation, out: str | Path) -> dict[str, Path]:
     """Write summary, tables, ladder, topology picture and capture into ``out``.
 
     Returns the paths written by name: ``summary``, ``calls``, ``trace``,
-    ``ladder_txt``, ``ladder``, ``topology``, ``pcap`` and, with media,
-    ``quality``.
+    ``ladder_txt``, ``ladder``, ``topology``, ``pcap``, ``links``, ``nodes``
+    and, with media, ``quality``.
     """
     import matplotlib
 
@@ -119,9 +119,11 @@ def write_artefacts(sim: Simulation, out: str | Path) -> dict[str, Path]:
     paths = {name: out / file for name, file in (
         ("summary", "summary.txt"), ("calls", "calls.csv"), ("trace", "trace.csv"),
         ("ladder_txt", "ladder.txt"), ("ladder", "ladder.png"), ("topology", "topology.png"),
-        ("pcap", "capture.pcap"))}
+        ("pcap", "capture.pcap"), ("links", "links.csv"), ("nodes", "nodes.csv"))}
     paths["summary"].write_text(summary_text(sim) + "\n")
     calls_frame(sim).to_csv(paths["calls"], index=False)
+    sim.link_metrics().to_csv(paths["links"], index=False)
+    sim.node_metrics().to_csv(paths["nodes"], index=False)
     df = sim.trace.to_dataframe()
     df.drop(columns=["data"]).to_csv(paths["trace"], index=False)
     first = next((c.call_id for c in sim.calls if c.call_id is not None), None)

@@ -87,7 +87,7 @@ class LinkDirection:
     __slots__ = (
         "name", "params", "rng", "loss_model", "up", "extra_delay", "busy_until",
         "backlog", "last_arrival", "red_avg", "sent", "delivered", "drops",
-        "_per_bit", "_jitter",
+        "queued", "busy_time", "max_backlog", "_per_bit", "_jitter",
     )
 
     def __init__(self, name: str, params: LinkParams, rng: random.Random) -> None:
@@ -104,6 +104,10 @@ class LinkDirection:
         self.sent = 0
         self.delivered = 0
         self.drops: dict[str, int] = {}
+        #: Packets that waited behind others, seconds spent sending, deepest backlog.
+        self.queued = 0
+        self.busy_time = 0.0
+        self.max_backlog = 0
         self._per_bit = 8.0 / params.bandwidth if params.bandwidth else 0.0
         self._jitter = params.jitter > 0.0
 
@@ -127,10 +131,18 @@ class LinkDirection:
                     return self._drop("queue")
                 if p.red is not None and self._red_drop(len(backlog)):
                     return self._drop("red")
-            start = self.busy_until if self.busy_until > now else now
-            finish = start + wire_size * self._per_bit
+            if self.busy_until > now:
+                start = self.busy_until
+                self.queued += 1
+            else:
+                start = now
+            serialisation = wire_size * self._per_bit
+            finish = start + serialisation
             self.busy_until = finish
+            self.busy_time += serialisation
             backlog.append(finish)
+            if len(backlog) > self.max_backlog:
+                self.max_backlog = len(backlog)
             start = finish
         if self.loss_model.lost(self.rng):
             return self._drop("loss")

@@ -168,6 +168,8 @@ class Node:
         self._backlog: deque[float] = deque()
         self.parse_errors = 0
         self.overload_drops = 0
+        #: Most messages waiting for processing at once (``capacity`` nodes).
+        self.max_queue = 0
         self.unhandled = 0
 
     def __repr__(self) -> str:
@@ -217,6 +219,8 @@ class Node:
             finish = start + 1.0 / self.capacity
             self._busy_until = finish
             backlog.append(finish)
+            if len(backlog) - 1 > self.max_queue:
+                self.max_queue = len(backlog) - 1  # waiting, not counting the one in service
             done = finish + self.processing_delay
         network.received(packet)
         if done > now:

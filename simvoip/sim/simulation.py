@@ -135,6 +135,18 @@ class Simulation:
         self.telephony.ensure()
         return self.telephony.proxies
 
+    def link_metrics(self) -> Any:
+        """Per link direction: sent, delivered, lost by cause, queued, utilisation."""
+        from simvoip.sim.stats import link_metrics
+
+        return link_metrics(self)
+
+    def node_metrics(self) -> Any:
+        """Per node: SIP messages in and out, parse errors, overload drops, deepest queue."""
+        from simvoip.sim.stats import node_metrics
+
+        return node_metrics(self)
+
     def element_event(self, node: str, event: Any) -> None:
         """A user event from an element core (called by the node adapter)."""
         self.telephony.event(node, event)

@@ -265,3 +265,30 @@ def test_bad_media_params_name_the_field(params: dict, message: str) -> None:
     topo = two_phones(**params)
     with pytest.raises(TopologyError, match=message):
         Simulation(topo, seed=1).call("alice", "bob")
+
+
+def test_link_and_node_metrics_show_queues_and_overload() -> None:
+    sim = Simulation(load_topology("topologies/overload.yaml"), seed=5)
+    sim.run(until=40.0)
+    nodes = sim.node_metrics().set_index("node")
+    proxy = nodes.loc["proxy"]
+    # 50 messages/s with at most 20 waiting: the queue fills and the rest is dropped.
+    assert proxy.max_queue == 20 and proxy.overload_drops > 0
+    df = sim.trace.to_dataframe()
+    assert proxy.overload_drops == ((df.event == "drop") & (df.cause == "overload")).sum()
+    assert proxy.sip_received == ((df.event == "recv") & (df.node == "proxy")).sum()
+    links = sim.link_metrics()
+    assert set(links["from"]) == {"alice", "carol", "proxy", "bob"}
+    assert (links.sent == links.delivered + links.lost).all()
+
+
+def test_link_queue_and_utilisation_with_bandwidth() -> None:
+    topo = two_phones(delay=0.01)
+    topo.graph.edges["alice", "bob"]["bandwidth"] = 64_000  # G.711 + headers is 80 kbit/s
+    sim = Simulation(topo, seed=1)
+    sim.call("alice", "bob", duration=10.0)
+    sim.run(until=12.0)
+    row = sim.link_metrics().set_index("link").loc["alice->bob"]
+    assert row.queued > 400 and row.max_backlog > 10
+    # Busy for the ~10 s of media out of 12 s, at most all of it.
+    assert 0.75 < row.utilisation <= 1.0

@@ -25,7 +25,7 @@ def test_run_prints_a_summary_and_writes_every_artefact(tmp_path: Path) -> None:
     assert "1 calls: 1 answered" in result.stdout
     assert "Traceback" not in result.stderr
     for name in ("summary.txt", "calls.csv", "trace.csv", "ladder.txt", "ladder.png",
-                 "topology.png", "capture.pcap", "quality.png"):
+                 "topology.png", "capture.pcap", "quality.png", "links.csv", "nodes.csv"):
         assert (out / name).stat().st_size > 0, name
     calls = pd.read_csv(out / "calls.csv")
     assert list(calls.outcome) == ["answered"] and 1.0 < calls.mos[0] <= 4.5
