@@ -50,6 +50,7 @@ from simvoip.sip.transaction.server import ServerTransaction
 from simvoip.sip.transaction.timers import TimerConfig
 from simvoip.sip.ua.messages import make_response, new_tag
 from simvoip.sip.ua.transactions import (
+    TransactionOwner,
     TransactionTable,
     response_address,
     stamp_received,
@@ -118,7 +119,7 @@ class ProxyTimerKey:
     kind: str
 
 
-class Proxy:
+class Proxy(TransactionOwner):
     """A SIP proxy for one domain, with its registrar when given one.
 
     Parameters
@@ -179,17 +180,6 @@ class Proxy:
                 self._receive_request(stamp_received(message, source), now, out)
         except RemoteProtocolError:
             self._count("dropped")
-        return out
-
-    def transport_error(self, message: Request | Response, destination: Address,
-                        now: float) -> list[Any]:
-        """The adapter could not deliver ``message`` to ``destination`` (a refused or
-        failed connection): its transaction reports it (RFC 3261 8.1.3.1: treated like a
-        503 for a request; RFC 6026 8.8: a server transaction stays as it is)."""
-        out: list[Any] = []
-        tx, outputs = self.transactions.transport_error(message, now)
-        if tx is not None:
-            self._absorb(tx, outputs, now, out)
         return out
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:

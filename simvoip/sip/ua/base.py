@@ -33,7 +33,12 @@ from simvoip.sip.ua.events import (
     RegistrationFailed,
 )
 from simvoip.sip.ua.messages import make_response, new_branch, new_call_id, new_tag
-from simvoip.sip.ua.transactions import TransactionTable, response_address, stamp_received
+from simvoip.sip.ua.transactions import (
+    TransactionOwner,
+    TransactionTable,
+    response_address,
+    stamp_received,
+)
 
 __all__ = ["UserAgentBase", "ALLOW", "KNOWN_METHODS"]
 
@@ -44,7 +49,7 @@ KNOWN_METHODS = ("REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "U
                  "MESSAGE", "PUBLISH")
 
 
-class UserAgentBase:
+class UserAgentBase(TransactionOwner):
     """Plumbing of :class:`~simvoip.sip.ua.core.UserAgent`: transactions, registration,
     OPTIONS, request dispatch. The INVITE usage lives in the caller and callee mixins
     (:mod:`.uac`, :mod:`.uas`); the stubs at the end name what they provide.
@@ -183,17 +188,6 @@ class UserAgentBase:
             # A peer sent something we cannot use (missing headers, bad values): drop it.
             # Requests that can be answered are answered before this point.
             pass
-        return out
-
-    def transport_error(self, message: Request | Response, destination: Address,
-                        now: float) -> list[Any]:
-        """The adapter could not deliver ``message`` to ``destination`` (a refused or
-        failed connection): its transaction reports it (RFC 3261 8.1.3.1: treated like a
-        503 for a request; RFC 6026 8.8: a server transaction stays as it is)."""
-        out: list[Any] = []
-        tx, outputs = self.transactions.transport_error(message, now)
-        if tx is not None:
-            self._absorb(tx, outputs, now, out)
         return out
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:

@@ -42,7 +42,7 @@ from simvoip.sip.transaction.server import (
 )
 from simvoip.sip.transaction.timers import TimerConfig
 
-__all__ = ["TransactionTable", "is_effect", "replace_top_via", "response_address", "stamp_received"]
+__all__ = ["TransactionOwner", "TransactionTable", "is_effect", "replace_top_via", "response_address", "stamp_received"]
 
 
 def is_effect(output: Any) -> bool:
@@ -215,3 +215,28 @@ class TransactionTable:
             else:
                 self.servers.pop(tx.key, None)
         return outputs
+
+
+class TransactionOwner:
+    """What every core that owns a :class:`TransactionTable` offers its adapter.
+
+    The core provides ``transactions`` and ``_absorb(tx, outputs, now, out)``.
+    """
+
+    __slots__ = ()
+    transactions: TransactionTable
+
+    def _absorb(self, tx: Any, outputs: list[Any], now: float, out: list[Any]) -> None:
+        raise NotImplementedError
+
+    def transport_error(self, message: Request | Response, destination: Address,
+                        now: float) -> list[Any]:
+        """The adapter could not deliver ``message`` to ``destination`` (a refused or
+        failed connection): its transaction reports it (RFC 3261 8.1.3.1: treated like a
+        503 for a request; RFC 6026 8.8: a server transaction stays as it is)."""
+        out: list[Any] = []
+        tx, outputs = self.transactions.transport_error(message, now)
+        if tx is not None:
+            self._absorb(tx, outputs, now, out)
+        return out
+
