@@ -42,12 +42,14 @@ class ForgetsBye(NetworkMachine):
 
 
 def test_correct_pair_passes() -> None:
+    # Thousands of schedules in CI time: the correct UA never breaks an invariant.
     run_state_machine_as_test(CorrectPair, settings=settings(
-        META, max_examples=150, stateful_step_count=15))
+        META, max_examples=1500, stateful_step_count=15))
 
 
 def test_correct_trio_with_registrar_passes() -> None:
-    run_state_machine_as_test(CorrectTrio, settings=settings(META, stateful_step_count=15))
+    run_state_machine_as_test(CorrectTrio, settings=settings(
+        META, max_examples=500, stateful_step_count=15))
 
 
 _HUNTS: dict[type[NetworkMachine], InvariantViolation] = {}
