@@ -26,6 +26,7 @@ from simvoip.media.errors import RtpParseError
 from simvoip.media.quality import QualityReport
 from simvoip.media.receiver import MediaReceiver
 from simvoip.media.rtp import RtpSender, encode_rtp
+from simvoip.sim.elements import media_params
 from simvoip.sip.errors import ParseError
 from simvoip.sip.message import Response
 from simvoip.sip.sdp import SessionDescription
@@ -125,8 +126,6 @@ class MediaPlane:
         key = (call_id, src)
         if key in self.streams:
             return None
-        from simvoip.sim.elements import media_params
-
         codec, ptime = negotiated_codec(call)
         rng = self.sim.rng("rtp", call_id, src)
         vad, _ = media_params(self.sim.topology, src)

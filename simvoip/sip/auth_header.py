@@ -17,6 +17,7 @@ Credentials(scheme='Digest', params={'username': 'bob', 'nc': '00000001'})
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import LWS, is_token, quote, split_outside_quotes, unquote
@@ -76,60 +77,52 @@ def _split_scheme(text: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Challenge:
+class _AuthValue:
+    """``scheme`` plus auth-params: what challenges and credentials share."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+    #: Parameters written as tokens rather than quoted strings (set by subclasses).
+    _TOKENS: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def realm(self) -> str | None:
+        return self.params.get("realm")
+
+    @property
+    def is_digest(self) -> bool:
+        return self.scheme.lower() == "digest"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        scheme, rest = _split_scheme(text)
+        return cls(scheme, parse_auth_params(rest))
+
+    def __str__(self) -> str:
+        return f"{self.scheme} {format_auth_params(self.params, self._TOKENS)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge(_AuthValue):
     """One ``WWW-Authenticate`` / ``Proxy-Authenticate`` value (RFC 3261 20.44).
 
     >>> str(Challenge("Digest", {"realm": "b.example", "nonce": "n1", "stale": "true"}))
     'Digest realm="b.example", nonce="n1", stale=true'
     """
 
-    scheme: str
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def realm(self) -> str | None:
-        return self.params.get("realm")
-
-    @property
-    def is_digest(self) -> bool:
-        return self.scheme.lower() == "digest"
-
-    @classmethod
-    def parse(cls, text: str) -> Challenge:
-        scheme, rest = _split_scheme(text)
-        return cls(scheme, parse_auth_params(rest))
-
-    def __str__(self) -> str:
-        return f"{self.scheme} {format_auth_params(self.params, _TOKEN_IN_CHALLENGE)}"
+    _TOKENS: ClassVar[frozenset[str]] = _TOKEN_IN_CHALLENGE
 
 
 @dataclass(frozen=True, slots=True)
-class Credentials:
+class Credentials(_AuthValue):
     """One ``Authorization`` / ``Proxy-Authorization`` value (RFC 3261 20.7).
 
     >>> Credentials.parse('Digest username="bob", realm="b.example"').username
     'bob'
     """
 
-    scheme: str
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def realm(self) -> str | None:
-        return self.params.get("realm")
+    _TOKENS: ClassVar[frozenset[str]] = _TOKEN_IN_CREDENTIALS
 
     @property
     def username(self) -> str | None:
         return self.params.get("username")
-
-    @property
-    def is_digest(self) -> bool:
-        return self.scheme.lower() == "digest"
-
-    @classmethod
-    def parse(cls, text: str) -> Credentials:
-        scheme, rest = _split_scheme(text)
-        return cls(scheme, parse_auth_params(rest))
-
-    def __str__(self) -> str:
-        return f"{self.scheme} {format_auth_params(self.params, _TOKEN_IN_CREDENTIALS)}"

@@ -39,6 +39,7 @@ def screen_request(request: Request, *, role: Role, rng: random.Random,
 
     The 4xx/5xx gets a To tag from ``rng`` (RFC 3261 8.2.6.2) when To has none.
     """
+    # Imported here: simvoip.sip.ua itself screens with this module.
     from simvoip.sip.ua.messages import make_response, new_tag
     from simvoip.sip.ua.transactions import response_address
 

@@ -15,10 +15,15 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
-from net.helpers import check_2xx_retransmissions, check_2xx_schedule  # noqa: F401 (re-export)
+from net import helpers as net_helpers
+from net.helpers import (  # noqa: F401 (re-exported for the interop tests)
+    check_2xx_retransmissions,
+    check_2xx_schedule,
+    eventually,
+)
 
 T = TypeVar("T")
 
@@ -111,22 +116,5 @@ def base_args(remote: str, local_port: int, *, calls: int, rate: float,
 
 
 def run(make: Callable[[], Awaitable[T]], bound: float = 90.0) -> T:
-    """Run a test coroutine with a hard bound so that a hang fails instead of blocking CI."""
-
-    async def main() -> T:
-        return await asyncio.wait_for(make(), bound)
-
-    return asyncio.run(main())
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, step: float = 0.01) -> Any:
-    """Poll ``check`` until it is truthy while the loop keeps serving."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(step)
+    """Run a test coroutine with a hard bound (SIPp runs take longer than the net tests')."""
+    return net_helpers.run(make, bound)
