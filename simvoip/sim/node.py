@@ -110,6 +110,13 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
     return (cseq_method, message.status_code, headers.get("Call-ID"), number, branch)
 
 
+def _timer_text(name: Any) -> Any:
+    """The plain text of a timer name (a ``StrEnum`` member gives its value)."""
+    if isinstance(name, str):
+        return str.__str__(name)  # a str-valued enum's value, as an exact str
+    return getattr(name, "value", name)
+
+
 def response_address(request: Request) -> Address:
     """Where responses to ``request`` go (RFC 3261 18.2.2), from its top Via.
 
@@ -154,6 +161,10 @@ class Node:
         self.capacity: float | None = attrs.get("capacity")
         self.queue_limit: int | None = attrs.get("queue")
         self.cores: list[Any] = []
+        # The primary core when it is an element core (has ``receive``), else None.
+        self._element: Any = None
+        # (peer, transport) -> the Address received messages came from.
+        self._sources: dict[tuple[str, str], Address] = {}
         self.client_transactions: dict[Hashable, ClientTransaction] = {}
         self.server_transactions: dict[Hashable, ServerTransaction] = {}
         self._owner: dict[Hashable, Any] = {}  # transaction key -> core
@@ -186,6 +197,8 @@ class Node:
             self.cores.insert(0, core)
         else:
             self.cores.append(core)
+        first = self.cores[0]
+        self._element = first if hasattr(first, "receive") else None
 
     # -- receiving -------------------------------------------------------------------
     def receive(self, packet: Packet, now: float) -> None:
@@ -259,16 +272,20 @@ class Node:
         it is, with the address it came from.
         """
         now = self.sim.env.now
-        if not self.cores:
-            self.unhandled += 1
-            return
-        core = self.cores[0]
-        if hasattr(core, "receive"):
+        core = self._element
+        if core is not None:
             if packet is not None:
-                source = Address(packet.src, 5060, "TCP" if packet.transport == "tcp" else "UDP")
+                where = (packet.src, packet.transport)
+                source = self._sources.get(where)
+                if source is None:
+                    source = self._sources[where] = Address(
+                        packet.src, 5060, "TCP" if packet.transport == "tcp" else "UDP")
             else:
                 source = Address("unknown")
             self.run_element(core, core.receive(message, source, now), now)
+            return
+        if not self.cores:
+            self.unhandled += 1
             return
         try:
             if isinstance(message, Response):
@@ -466,7 +483,7 @@ class Node:
     def _arm(self, start: StartTimer, owner: Any) -> None:
         # Timer names may be str-valued enums (simvoip.sip.transaction.Timer): key by the text.
         name = start.name
-        slot = (getattr(name, "value", name), start.key)
+        slot = (name if type(name) is str else _timer_text(name), start.key)
         env = self.sim.env
         delay = start.at - env.now
         timers = self._timers
@@ -476,7 +493,7 @@ class Node:
         timers[slot] = Wakeup(env, delay if delay > 0.0 else 0.0, self._fire_cb, slot, owner)
 
     def _cancel(self, name: str, key: Hashable) -> None:
-        event = self._timers.pop((getattr(name, "value", name), key), None)
+        event = self._timers.pop((name if type(name) is str else _timer_text(name), key), None)
         if event is not None:
             event.cancel()  # frees what it holds now, not when its time comes
 

@@ -272,7 +272,7 @@ def _check_loss_model(model: Any, path: str, source: str, loss: float) -> None:
         "gilbert_elliott": ("type", "p", "r", "h", "k", "mean_loss", "mean_burst"),
         "trace": ("type", "pattern", "repeat"),
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise f.fail("type", f"must be one of {', '.join(allowed)}, got {kind!r}")
     f.known(model, allowed[kind])
     if kind == "gilbert_elliott":
