@@ -490,12 +490,14 @@ class Node:
         previous = timers.get(slot)
         if previous is not None:
             previous.cancel()  # re-armed: the old one must not fire
+            self.sim.timer_cancelled()
         timers[slot] = Wakeup(env, delay if delay > 0.0 else 0.0, self._fire_cb, slot, owner)
 
     def _cancel(self, name: str, key: Hashable) -> None:
         event = self._timers.pop((name if type(name) is str else _timer_text(name), key), None)
         if event is not None:
             event.cancel()  # frees what it holds now, not when its time comes
+            self.sim.timer_cancelled()
 
     def _fire(self, slot: tuple[str, Hashable], owner: Any, event: Wakeup) -> None:
         if self._timers.get(slot) is not event:

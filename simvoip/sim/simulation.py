@@ -35,7 +35,7 @@ from simvoip.sim.seeding import derive_rng
 from simvoip.sim.telephony import Telephony
 from simvoip.sim.topology import Fault, Topology, Weight
 from simvoip.sim.trace import Trace
-from simvoip.sim.transport import Network, Packet
+from simvoip.sim.transport import Network, Packet, compact_queue
 from simvoip.sip.effects import Address
 from simvoip.sip.message import Request
 from simvoip.sip.transaction.timers import TimerConfig
@@ -70,6 +70,7 @@ class Simulation:
         self.seed = int(seed if seed is not None else (topology.seed or 0))
         self.timers = timers or TimerConfig()
         self.env = simpy.Environment()
+        self._cancelled = 0  # cancelled Wakeups still in the event queue
         self.trace = Trace(node_order=topology.nodes(), addresses=topology.ip_addresses())
         self.directions: dict[tuple[str, str], LinkDirection] = {}
         for a, b, attrs in topology.links():
@@ -154,6 +155,18 @@ class Simulation:
     def deliver_media(self, packet: Packet, now: float) -> None:
         """An RTP/RTCP packet reached its destination (called by the node adapter)."""
         self.media.deliver(packet, now)
+
+    def timer_cancelled(self) -> None:
+        """A scheduled :class:`~simvoip.sim.transport.Wakeup` was cancelled (node adapter).
+
+        Once cancelled events are half of SimPy's queue (and at least 4,096),
+        they are dropped from it (:func:`~simvoip.sim.transport.compact_queue`):
+        the work is linear in the queue, so it costs O(1) per cancellation.
+        """
+        self._cancelled += 1
+        if self._cancelled >= 4096 and 2 * self._cancelled >= len(self.env._queue):  # type: ignore[attr-defined]
+            compact_queue(self.env)
+            self._cancelled = 0
 
     # -- running ---------------------------------------------------------------------
     def run(self, until: float | None = None, *, pause_gc: bool = False) -> None:

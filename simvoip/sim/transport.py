@@ -25,6 +25,7 @@ bytes; the trace's ``size`` is the SIP message length.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from simvoip.sim.trace import Trace
 
-__all__ = ["Packet", "Network", "Wakeup", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp",
+__all__ = ["Packet", "Network", "Wakeup", "compact_queue", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp",
            "via_to_tcp"]
 
 UDP_OVERHEAD = 28
@@ -89,6 +90,36 @@ def _call(event: Wakeup) -> None:
 
 
 _CALL = (_call,)
+#: ``callbacks`` of a cancelled :class:`Wakeup` (compared by identity).
+_CANCELLED: tuple[Callable[[Wakeup], None], ...] = ()
+
+
+def compact_queue(env: simpy.Environment) -> int:
+    """Drop cancelled :class:`Wakeup` events from ``env``'s event queue; return how many.
+
+    A cancelled timer (Timer F, B or C after the response came) would
+    otherwise sit in SimPy's heap until its time, up to minutes of simulated
+    time, costing memory and heap depth. Entries are ordered by the unique
+    ``(time, priority, event id)`` SimPy gives them, so re-heapifying the
+    rest keeps exactly the order in which they would have run.
+
+    >>> import simpy
+    >>> env = simpy.Environment()
+    >>> seen = []
+    >>> a = Wakeup(env, 2.0, lambda a, b, e: seen.append(a), "a", None)
+    >>> b = Wakeup(env, 1.0, lambda a, b, e: seen.append(a), "b", None)
+    >>> a.cancel(); compact_queue(env)
+    1
+    >>> env.run(); seen
+    ['b']
+    """
+    queue: list[tuple[Any, ...]] = env._queue  # type: ignore[attr-defined]
+    live = [entry for entry in queue if entry[3].callbacks is not _CANCELLED]
+    dropped = len(queue) - len(live)
+    if dropped:
+        heapq.heapify(live)
+        queue[:] = live
+    return dropped
 
 
 class Wakeup:
@@ -125,8 +156,9 @@ class Wakeup:
         env.schedule(self, NORMAL, delay)  # type: ignore[arg-type]
 
     def cancel(self) -> None:
-        """Do nothing when processed (the event itself stays in SimPy's queue)."""
-        self.callbacks = ()
+        """Do nothing when processed (the event stays in SimPy's queue until
+        :func:`compact_queue` drops it)."""
+        self.callbacks = _CANCELLED
         self.a = self.b = None
 
 
