@@ -167,8 +167,8 @@ class Node:
         self._sources: dict[tuple[str, str], Address] = {}
         self.client_transactions: dict[Hashable, ClientTransaction] = {}
         self.server_transactions: dict[Hashable, ServerTransaction] = {}
-        self._owner: dict[Hashable, Any] = {}  # transaction key -> core
-        self._meta: dict[Hashable, tuple[Any, ...]] = {}  # transaction key -> request meta
+        # transaction key -> (owning core, trace meta of its request)
+        self._info: dict[Hashable, tuple[Any, tuple[Any, ...]]] = {}
         # (branch, method) -> server transaction, to route the core's responses (17.2.3).
         self._server_index: dict[tuple[str, str], ServerTransaction] = {}
         # (timer name, key) -> the armed Wakeup (its ``b`` is the owner: transaction or core).
@@ -325,22 +325,24 @@ class Node:
             new = NonInviteServerTransaction(request, response_address(request), config, now)
         self.server_transactions[new.key] = new
         self._index_server(new)
-        self._owner[new.key] = core
-        self._meta[new.key] = message_meta(request)
+        self._info[new.key] = (core, message_meta(request))
         self._feed(new, new.start(now), now, None)
         self.run_core(core, core.on_request(request, new, now), now)
 
     # -- executing outputs -----------------------------------------------------------
     def _feed(self, tx: Transaction, outputs: list[Any], now: float, before: Any) -> None:
         """Execute a transaction's outputs; TU events go to its owning core."""
-        key = tx.key
+        info = self._info.get(tx.key)
         if tx.state is not before:
-            self._trace_state(tx, now)
-        core = self._owner.get(key)
+            meta = info[1] if info is not None else message_meta(tx.request)
+            self.sim.trace.records.append((
+                now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
+                meta[4], tx.state.value, None, None, None, None))
+        core = info[0] if info is not None else None
         for out in outputs:
             if isinstance(out, Send):
                 message = out.message
-                meta = self._meta.get(key) if message is tx.request else None
+                meta = info[1] if info is not None and message is tx.request else None
                 self.send(message, out.destination, meta)
             elif isinstance(out, StartTimer):
                 self._arm(out, tx)
@@ -392,8 +394,7 @@ class Node:
         table[tx.key] = tx
         if isinstance(tx, ServerTransaction):
             self._index_server(tx)
-        self._owner[tx.key] = core
-        self._meta[tx.key] = message_meta(tx.request)
+        self._info[tx.key] = (core, message_meta(tx.request))
         self._feed(tx, tx.start(self.sim.env.now), self.sim.env.now, None)
 
     def _server_for(self, response: Response) -> ServerTransaction | None:
@@ -427,8 +428,7 @@ class Node:
         )
         if table.get(tx.key) is tx:
             del table[tx.key]
-            self._owner.pop(tx.key, None)
-            self._meta.pop(tx.key, None)
+            self._info.pop(tx.key, None)
             key = tx.key
             if isinstance(key, TransactionKey) and self._server_index.get(
                     (key.branch, key.method)) is tx:
@@ -506,7 +506,8 @@ class Node:
         name, key = slot
         now = self.sim.env.now
         if isinstance(owner, Transaction):
-            meta = self._meta.get(owner.key) or message_meta(owner.request)
+            info = self._info.get(owner.key)
+            meta = info[1] if info is not None else message_meta(owner.request)
             self.sim.trace.records.append((
                 now, "timer", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
                 meta[4], name, None, None, None, None))
@@ -556,10 +557,3 @@ class Node:
         self.sim.trace.record(now, "timer", self.name, None, cause=getattr(name, "value", name),
                               call_id=getattr(key, "owner", None),
                               branch=getattr(key, "branch", None))
-
-    def _trace_state(self, tx: Transaction, now: float) -> None:
-        meta = self._meta.get(tx.key) or message_meta(tx.request)
-        self.sim.trace.records.append((
-            now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
-            meta[4], tx.state.value, None, None, None, None))
-

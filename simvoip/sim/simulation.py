@@ -35,12 +35,16 @@ from simvoip.sim.seeding import derive_rng
 from simvoip.sim.telephony import Telephony
 from simvoip.sim.topology import Fault, Topology, Weight
 from simvoip.sim.trace import Trace
-from simvoip.sim.transport import Network, Packet, compact_queue
+from simvoip.sim.transport import Network, Packet, Wakeup, compact_queue
 from simvoip.sip.effects import Address
 from simvoip.sip.message import Request
 from simvoip.sip.transaction.timers import TimerConfig
 
 __all__ = ["Simulation", "TimerConfig"]
+
+
+def _run_action(action: Callable[[], None], _unused: None, _event: Wakeup) -> None:
+    action()
 
 
 class Simulation:
@@ -211,8 +215,7 @@ class Simulation:
 
     def at(self, time: float, action: Callable[[], None]) -> None:
         """Call ``action()`` at simulated ``time`` (now if in the past)."""
-        event = self.env.timeout(max(0.0, time - self.env.now))
-        event.callbacks.append(lambda _e: action())
+        Wakeup(self.env, max(0.0, time - self.env.now), _run_action, action, None)
 
     # -- cores -----------------------------------------------------------------------
     def add_core(self, node: str, core: Any, primary: bool = True) -> None:
