@@ -110,6 +110,10 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
     return (cseq_method, message.status_code, headers.get("Call-ID"), number, branch)
 
 
+#: The text of a ``StrEnum`` member (its value) without the enum's Python-level property.
+_STATE_TEXT = str.__str__
+
+
 def _timer_text(name: Any) -> Any:
     """The plain text of a timer name (a ``StrEnum`` member gives its value)."""
     if isinstance(name, str):
@@ -337,7 +341,7 @@ class Node:
             meta = info[1] if info is not None else message_meta(tx.request)
             self.sim.trace.records.append((
                 now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
-                meta[4], tx.state.value, None, None, None, None))
+                meta[4], _STATE_TEXT(tx.state), None, None, None, None))
         core = info[0] if info is not None else None
         for out in outputs:
             if isinstance(out, Send):
