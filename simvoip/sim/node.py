@@ -344,13 +344,14 @@ class Node:
                 meta[4], _STATE_TEXT(tx.state), None, None, None, None))
         core = info[0] if info is not None else None
         for out in outputs:
-            if isinstance(out, Send):
+            kind = type(out)  # effects are final classes: exact type tests are enough
+            if kind is Send:
                 message = out.message
                 meta = info[1] if info is not None and message is tx.request else None
                 self.send(message, out.destination, meta)
-            elif isinstance(out, StartTimer):
+            elif kind is StartTimer:
                 self._arm(out, tx)
-            elif isinstance(out, CancelTimer):
+            elif kind is CancelTimer:
                 self._cancel(out.name, out.key)
             else:
                 if isinstance(out, Terminated):
@@ -536,11 +537,12 @@ class Node:
         traces it as a ``state`` row and updates its call records.
         """
         for out in effects or ():
-            if isinstance(out, Send):
+            kind = type(out)
+            if kind is Send:
                 self.send(out.message, out.destination)
-            elif isinstance(out, StartTimer):
+            elif kind is StartTimer:
                 self._arm(out, core)
-            elif isinstance(out, CancelTimer):
+            elif kind is CancelTimer:
                 self._cancel(out.name, out.key)
             else:
                 self.sim.element_event(self.name, out)
