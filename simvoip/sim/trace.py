@@ -72,7 +72,7 @@ class Trace:
     them as :class:`TraceRecord` named tuples.
     """
 
-    __slots__ = ("records", "node_order", "addresses")
+    __slots__ = ("records", "node_order", "addresses", "_indexes")
 
     def __init__(self, node_order: list[str] | None = None,
                  addresses: dict[str, str] | None = None) -> None:
@@ -81,6 +81,8 @@ class Trace:
         self.node_order = node_order
         #: IPv4 address of each node in pcap exports (the topology's, as in SDP).
         self.addresses = addresses
+        # column -> (rows covered, last row covered, value -> row numbers), for where().
+        self._indexes: dict[int, tuple[int, Any, dict[Any, list[int]]]] = {}
 
     def record(
         self, time: float, event: str, node: str, peer: str | None = None, *,
@@ -107,14 +109,53 @@ class Trace:
         return map(TraceRecord._make, self.records)
 
     def where(self, **match: Any) -> list[TraceRecord]:
-        """Rows whose named columns equal the given values.
+        """Rows whose named columns equal the given values, in trace order.
+
+        The first column named is indexed on first use (value -> row numbers)
+        and the index is extended as the trace grows, so asking again and again
+        -- one query per call, say -- does not rescan the whole trace.
 
         >>> t = Trace(); t.record(1.0, "timer", "a", cause="E")
+        >>> t.record(2.0, "timer", "a", cause="F")
         >>> [r.time for r in t.where(event="timer", cause="E")]
         [1.0]
+        >>> t.where(colour="red")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown trace column 'colour' (columns: time, event, node, peer, kind, \
+transport, method, status, call_id, cseq, branch, cause, size, data, packet, link)
         """
-        idx = [(COLUMNS.index(k), v) for k, v in match.items()]
-        return [TraceRecord._make(r) for r in self.records if all(r[i] == v for i, v in idx)]
+        if not match:
+            return self.rows()
+        idx = []
+        for k, v in match.items():
+            if k not in COLUMNS:
+                raise ValueError(f"unknown trace column {k!r} (columns: {', '.join(COLUMNS)})")
+            idx.append((COLUMNS.index(k), v))
+        (first, value), rest = idx[0], idx[1:]
+        records = self.records
+        try:
+            numbers = self._index(first).get(value, ())
+        except TypeError:  # an unhashable value: compare row by row
+            numbers = [n for n, r in enumerate(records) if r[first] == value]
+        make = TraceRecord._make
+        return [make(records[n]) for n in numbers if all(records[n][i] == v for i, v in rest)]
+
+    def _index(self, column: int) -> dict[Any, list[int]]:
+        records = self.records
+        covered, last, index = self._indexes.get(column, (0, None, {}))
+        if covered > len(records) or (covered and records[covered - 1] is not last):
+            covered, index = 0, {}  # the rows were cleared or replaced: start again
+        for n in range(covered, len(records)):
+            key = records[n][column]
+            rows = index.get(key)
+            if rows is None:
+                index[key] = [n]
+            else:
+                rows.append(n)
+        if records:
+            self._indexes[column] = (len(records), records[-1], index)
+        return index
 
     def to_dataframe(self) -> pd.DataFrame:
         """A pandas DataFrame ordered by simulated time (stable), one row per event.
