@@ -53,6 +53,7 @@ from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
 from simvoip.sip.errors import ParseError, SipError
 from simvoip.sip.message import Request, Response, parse_message
 from simvoip.sip.screening import answer_parse_error
+from simvoip.sip.transport_choice import mtu_requires_tcp, via_to_tcp
 from simvoip.sip.ua.transactions import response_address
 
 __all__ = ["NetNode", "WireRecord"]
@@ -99,14 +100,23 @@ class NetNode:
         Static name -> IP map for destinations given by name.
     loopback_only : bool
         Send nowhere but to loopback addresses (see :class:`SipTransport`).
+    path_mtu : int, optional
+        MTU of the path to peers, when known. RFC 3261 18.1.1: a request within
+        200 bytes of it -- or, with the MTU unknown (``None``), over 1300
+        bytes -- that would go over UDP is sent over TCP instead, its top Via
+        saying so; if the TCP attempt fails it is sent again over UDP
+        ("the element SHOULD retry the request, using UDP"). Counted in
+        ``stats["mtu-tcp"]`` and ``stats["mtu-tcp-fallback"]``.
     """
 
     def __init__(self, core: Any = None, *, role: Role = "uas", supported: tuple[str, ...] = (),
                  keep_events: bool = True, keep_wire: bool = False,
                  on_event: Callable[[Any], None] | None = None,
                  hosts: dict[str, str] | None = None, udp: bool = True,
-                 tcp: bool = True, loopback_only: bool = False) -> None:
+                 tcp: bool = True, loopback_only: bool = False,
+                 path_mtu: int | None = None) -> None:
         self.core = core
+        self.path_mtu = path_mtu
         self.role = role
         self.supported = supported
         self.keep_events = keep_events
@@ -125,6 +135,8 @@ class NetNode:
         self._timers: dict[tuple[str, Hashable], asyncio.TimerHandle] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
+        # Bytes sent over TCP only because of their size -> the UDP bytes to fall back to.
+        self._switched: dict[bytes, bytes] = {}
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -190,6 +202,12 @@ class NetNode:
 
     def _on_transport_error(self, destination: Address, data: bytes | None,
                             exc: BaseException) -> None:
+        if data is not None and data in self._switched:
+            # RFC 3261 18.1.1: the TCP attempt for a large request failed: retry over UDP.
+            self.stats["mtu-tcp-fallback"] += 1
+            self.transport.send(self._switched.pop(data),
+                                Address(destination.host, destination.port, "UDP"))
+            return
         self.stats["transport-error"] += 1
         handler = getattr(self.core, "transport_error", None)
         if handler is None or data is None:
@@ -254,7 +272,18 @@ class NetNode:
         if self.keep_wire:
             at = self.now if now is None else now
             self.wire.append(WireRecord(at, "sent", message, destination))
-        self.transport.send(message.encode(), destination)
+        data = message.encode()
+        if (isinstance(message, Request) and not destination.reliable and self.transport.use_tcp
+                and mtu_requires_tcp(len(data), self.path_mtu)):
+            # RFC 3261 18.1.1: too large for UDP; the top Via names the transport used.
+            wire = via_to_tcp(data)
+            if len(self._switched) >= 1024:
+                self._switched.clear()  # bounded: only failures in flight need it
+            self._switched[wire] = data
+            self.stats["mtu-tcp"] += 1
+            self.transport.send(wire, Address(destination.host, destination.port, "TCP"))
+            return
+        self.transport.send(data, destination)
 
     def _event(self, event: Any) -> None:
         self.event_counts[type(event).__name__] += 1

@@ -26,7 +26,6 @@ bytes; the trace's ``size`` is the SIP message length.
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from simpy.events import NORMAL
 
 from simvoip.sim.link import LinkDirection
 from simvoip.sim.topology import Topology, Weight
+from simvoip.sip.transport_choice import mtu_requires_tcp, via_to_tcp
 
 if TYPE_CHECKING:
     import simpy
@@ -47,43 +47,6 @@ UDP_OVERHEAD = 28
 TCP_OVERHEAD = 40
 #: RFC 6298 2.1: initial RTO of 1 s; doubled on each retransmission (5.5).
 TCP_INITIAL_RTO = 1.0
-
-_VIA_UDP = re.compile(r"^(\s*SIP\s*/\s*2\.0\s*/\s*)UDP", re.IGNORECASE)
-
-
-def mtu_requires_tcp(size: int, path_mtu: int | None) -> bool:
-    """RFC 3261 18.1.1: must a request of ``size`` bytes go over a congestion-controlled transport?
-
-    "If a request is within 200 bytes of the path MTU, or if it is larger
-    than 1300 bytes and the path MTU is unknown, the request MUST be sent
-    using an RFC 2914 congestion controlled transport protocol, such as TCP."
-
-    >>> mtu_requires_tcp(1200, 1500), mtu_requires_tcp(1301, 1500), mtu_requires_tcp(1301, None)
-    (False, True, True)
-    >>> mtu_requires_tcp(1250, None), mtu_requires_tcp(9100, 9216)
-    (False, True)
-    """
-    if path_mtu is None:
-        return size > 1300
-    return size > path_mtu - 200
-
-
-def via_to_tcp(data: bytes) -> bytes:
-    """Rewrite the transport of the top Via from UDP to TCP (RFC 3261 18.1.1, last sentence).
-
-    >>> via_to_tcp(b"M u SIP/2.0\\r\\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\\r\\n\\r\\n")
-    b'M u SIP/2.0\\r\\nVia: SIP/2.0/TCP a;branch=z9hG4bK1\\r\\n\\r\\n'
-    """
-    head, sep, body = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    for i, line in enumerate(lines[1:], start=1):
-        name, colon, value = line.partition(b":")
-        if colon and name.strip().lower() in (b"via", b"v"):
-            text = value.decode("utf-8", "replace")
-            lines[i] = name + b":" + _VIA_UDP.sub(r"\1TCP", text, count=1).encode("utf-8")
-            break
-    return b"\r\n".join(lines) + sep + body
-
 
 def _call(event: Wakeup) -> None:
     event.fn(event.a, event.b, event)
