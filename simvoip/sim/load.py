@@ -184,6 +184,7 @@ def enable_streaming(sim: Simulation, *, trace: str = "metrics", sample: int = 1
         raise ValueError(f"trace must be one of {', '.join(TRACE_MODES)}, got {trace!r}")
     if trace == "metrics":
         sim.trace.records = DiscardRecords()
+        sim.trace.enabled = False  # the simulator need not even build the rows
     elif trace == "sampled":
         kept = SampledRecords(sample)
         kept.extend(sim.trace.records)

@@ -110,6 +110,9 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
     return (cseq_method, message.status_code, headers.get("Call-ID"), number, branch)
 
 
+#: Trace meta of a message when no trace rows are built (``Trace.enabled`` false).
+_NO_META: tuple[Any, ...] = (None, None, None, None, None)
+
 #: The text of a ``StrEnum`` member (its value) without the enum's Python-level property.
 _STATE_TEXT = str.__str__
 
@@ -169,6 +172,7 @@ class Node:
         self._element: Any = None
         # (peer, transport) -> the Address received messages came from.
         self._sources: dict[tuple[str, str], Address] = {}
+        self._trace = sim.trace
         self.client_transactions: dict[Hashable, ClientTransaction] = {}
         self.server_transactions: dict[Hashable, ServerTransaction] = {}
         # transaction key -> (owning core, trace meta of its request)
@@ -337,9 +341,9 @@ class Node:
     def _feed(self, tx: Transaction, outputs: list[Any], now: float, before: Any) -> None:
         """Execute a transaction's outputs; TU events go to its owning core."""
         info = self._info.get(tx.key)
-        if tx.state is not before:
+        if tx.state is not before and self._trace.enabled:
             meta = info[1] if info is not None else message_meta(tx.request)
-            self.sim.trace.records.append((
+            self._trace.records.append((
                 now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
                 meta[4], _STATE_TEXT(tx.state), None, None, None, None))
         core = info[0] if info is not None else None
@@ -467,7 +471,7 @@ class Node:
         network = sim.network
         now = sim.env.now
         if meta is None:
-            meta = message_meta(message)
+            meta = message_meta(message) if self._trace.enabled else _NO_META
         data = message.encode()
         dst = sim.topology.resolve(destination.host)
         transport = "tcp" if destination.reliable else "udp"
@@ -510,21 +514,25 @@ class Node:
         del self._timers[slot]
         name, key = slot
         now = self.sim.env.now
+        traced = self._trace.enabled
         if isinstance(owner, Transaction):
-            info = self._info.get(owner.key)
-            meta = info[1] if info is not None else message_meta(owner.request)
-            self.sim.trace.records.append((
-                now, "timer", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
-                meta[4], name, None, None, None, None))
+            if traced:
+                info = self._info.get(owner.key)
+                meta = info[1] if info is not None else message_meta(owner.request)
+                self._trace.records.append((
+                    now, "timer", self.name, None, "sip", None, meta[0], None, meta[2],
+                    meta[3], meta[4], name, None, None, None, None))
             if not owner.terminated:
                 before = owner.state
                 self._feed(owner, owner.handle_timer(name, now), now, before)
         elif hasattr(owner, "receive"):
-            self._trace_element_timer(owner, name, key, now)
+            if traced:
+                self._trace_element_timer(owner, name, key, now)
             self.run_element(owner, owner.handle_timer(name, key, now), now)
         else:
-            self.sim.trace.record(now, "timer", self.name, None, cause=name,
-                                  branch=getattr(key, "branch", None))
+            if traced:
+                self._trace.record(now, "timer", self.name, None, cause=name,
+                                   branch=getattr(key, "branch", None))
             self.run_core(owner, owner.handle_timer(name, key, now), now)
 
     # -- element cores (UA, proxy): they own their transactions -----------------------

@@ -261,8 +261,9 @@ class Telephony:
         """A user event from the core on ``node``: trace it, follow the call."""
         sim = self.sim
         call_id = getattr(event, "call_id", None)
-        sim.trace.record(sim.now, "state", node, None, call_id=call_id,
-                         status=getattr(event, "status", None), cause=type(event).__name__)
+        if sim.trace.enabled:
+            sim.trace.record(sim.now, "state", node, None, call_id=call_id,
+                             status=getattr(event, "status", None), cause=type(event).__name__)
         call = self.by_call_id.get(call_id) if call_id is not None else None
         if call is None or call_id is None:
             return

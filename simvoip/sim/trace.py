@@ -72,7 +72,7 @@ class Trace:
     them as :class:`TraceRecord` named tuples.
     """
 
-    __slots__ = ("records", "node_order", "addresses", "_indexes")
+    __slots__ = ("records", "node_order", "addresses", "enabled", "_indexes")
 
     def __init__(self, node_order: list[str] | None = None,
                  addresses: dict[str, str] | None = None) -> None:
@@ -81,6 +81,9 @@ class Trace:
         self.node_order = node_order
         #: IPv4 address of each node in pcap exports (the topology's, as in SDP).
         self.addresses = addresses
+        #: False: the simulator builds no rows at all (long runs that keep only
+        #: metrics, :func:`simvoip.sim.load.enable_streaming` with ``trace="metrics"``).
+        self.enabled = True
         # column -> (rows covered, last row covered, value -> row numbers), for where().
         self._indexes: dict[int, tuple[int, Any, dict[Any, list[int]]]] = {}
 

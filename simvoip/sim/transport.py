@@ -254,8 +254,11 @@ class Network:
 
     def _trace(self, p: Packet, now: float, event: str, node: str, peer: str,
                cause: str | None, link: str | None) -> None:
+        trace = self.trace
+        if not trace.enabled:
+            return
         m = p.meta
-        self.trace.records.append((now, event, node, peer, p.kind, p.transport, m[0], m[1], m[2],
+        trace.records.append((now, event, node, peer, p.kind, p.transport, m[0], m[1], m[2],
                                    m[3], m[4], cause, p.size, p.data, p.packet, link))
 
     def drop(self, packet: Packet, node: str, peer: str, cause: str,

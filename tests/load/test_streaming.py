@@ -84,3 +84,19 @@ def test_calls_placed_before_the_switch_are_kept() -> None:
     sim.run(until=60.0)
     assert sim.calls == [early] and early.outcome == "answered" and early.pdd is not None
     assert metrics.count == len(call_schedule(_topo(stop=10.0), seed=3)) > 5
+
+
+def test_metrics_mode_builds_no_rows_and_changes_nothing_else() -> None:
+    runs = []
+    for mode in ("full", "metrics"):
+        sim = Simulation(_topo(), seed=4, media=False)
+        metrics = enable_streaming(sim, trace=mode)
+        sim.run(until=120.0)
+        links = sim.link_metrics()
+        runs.append((sim, metrics, links))
+    (full, m_full, l_full), (bare, m_bare, l_bare) = runs
+    assert bare.trace.enabled is False and len(bare.trace) == 0 and len(full.trace) > 1000
+    assert m_bare.count == m_full.count > 50
+    assert m_bare.outcomes == m_full.outcomes
+    assert (m_bare.pdd.mean, m_bare.setup_time.max) == (m_full.pdd.mean, m_full.setup_time.max)
+    assert l_bare.equals(l_full)  # same packets over the same links at the same times
