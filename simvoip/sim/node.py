@@ -342,10 +342,10 @@ class Node:
         """Execute a transaction's outputs; TU events go to its owning core."""
         info = self._info.get(tx.key)
         if tx.state is not before and self._trace.enabled:
-            meta = info[1] if info is not None else message_meta(tx.request)
+            m = info[1] if info is not None else message_meta(tx.request)
             self._trace.records.append((
-                now, "state", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
-                meta[4], _STATE_TEXT(tx.state), None, None, None, None))
+                now, "state", self.name, None, "sip", None, m[0], None, m[2], m[3],
+                m[4], _STATE_TEXT(tx.state), None, None, None, None))
         core = info[0] if info is not None else None
         for out in outputs:
             kind = type(out)  # effects are final classes: exact type tests are enough
