@@ -8,6 +8,7 @@ NTP seconds: :func:`ntp_timestamp` ``(now)``.
 
 from __future__ import annotations
 
+import random
 import struct
 from dataclasses import dataclass
 
@@ -32,9 +33,15 @@ __all__ = [
     "ntp_middle32",
     "ntp_timestamp",
     "round_trip_time",
+    "rtcp_interval",
+    "RTCP_MIN_TIME",
 ]
 
 SR, RR, SDES, BYE = 200, 201, 202, 203
+#: RFC 3550 6.2 / A.7: minimum average time between RTCP packets of one site (s).
+RTCP_MIN_TIME = 5.0
+_SENDER_BW_FRACTION = 0.25
+_COMPENSATION = 2.71828 - 1.5  # RFC 3550 A.7: timer reconsideration converges low
 _HEADER = struct.Struct("!BBH")
 _BLOCK = struct.Struct("!IIIIII")
 
@@ -82,6 +89,58 @@ def round_trip_time(arrival: int, lsr: int, dlsr: int) -> float | None:
     if lsr == 0:
         return None
     return ((arrival - lsr - dlsr) & 0xFFFFFFFF) / 65536.0
+
+
+def rtcp_interval(members: int, senders: int, rtcp_bw: float, we_sent: bool,
+                  avg_rtcp_size: float, initial: bool, rng: random.Random) -> float:
+    """Time to the next RTCP report: ``rtcp_interval()`` of RFC 3550 A.7.
+
+    The deterministic interval is ``avg_rtcp_size * n / rtcp_bw`` (senders
+    share 25 % of ``rtcp_bw`` when they are at most a quarter of the
+    members), at least 5 s (2.5 s for the first report); the result is that
+    times a uniform draw in [0.5, 1.5), divided by ``e - 3/2``.
+
+    Parameters
+    ----------
+    members, senders : int
+        Session members and how many of them sent RTP recently.
+    rtcp_bw : float
+        RTCP bandwidth in octets/s (RFC 3550 6.2: 5 % of the session bandwidth).
+    we_sent : bool
+        Whether this site sent RTP since the last two reports.
+    avg_rtcp_size : float
+        Running average of compound RTCP sizes, octets including UDP/IP headers.
+    initial : bool
+        First report of the site (half the minimum).
+    rng : random.Random
+        Source of the randomisation (``drand48()`` in the RFC's code).
+
+    Examples
+    --------
+    A two-party call: the 5 s minimum dominates, so reports come
+    2.05 ... 6.16 s apart (2.5 s halved minimum first):
+
+    >>> import random
+    >>> rng = random.Random(1)
+    >>> t = [rtcp_interval(2, 2, 500.0, True, 100.0, False, rng) for _ in range(1000)]
+    >>> 5 * 0.5 / 1.21828 <= min(t) and max(t) < 5 * 1.5 / 1.21828
+    True
+    >>> abs(sum(t) / len(t) - 5 / 1.21828) < 0.1  # on average 5 s / (e - 3/2) = 4.1 s
+    True
+    """
+    rtcp_min_time = RTCP_MIN_TIME / 2 if initial else RTCP_MIN_TIME
+    n = members
+    if senders <= members * _SENDER_BW_FRACTION:
+        if we_sent:
+            rtcp_bw *= _SENDER_BW_FRACTION
+            n = senders
+        else:
+            rtcp_bw *= 1 - _SENDER_BW_FRACTION
+            n -= senders
+    t = avg_rtcp_size * n / rtcp_bw if rtcp_bw > 0 else rtcp_min_time
+    if t < rtcp_min_time:
+        t = rtcp_min_time
+    return t * (rng.random() + 0.5) / _COMPENSATION
 
 
 @dataclass(frozen=True, slots=True)

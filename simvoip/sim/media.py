@@ -9,6 +9,11 @@ traced with ``kind="rtp"``. The receiving side feeds a
 E-model); when a stream stops (BYE sent or received, or the run ends) its
 :class:`~simvoip.media.quality.QualityReport` is kept for ``call.mos``.
 
+Each endpoint also reports over RTCP (RFC 3550 section 6: SR/RR with a
+report block, SDES CNAME, BYE at hang-up) on the same links, traced with
+``kind="rtcp"``; see :mod:`simvoip.sim.rtcp` (``sim.media.rtt(call_id, node)``
+gives the round-trip time it measured).
+
 Timing is the simulation's, not the media layer's: the receiver is fed
 arrival times relative to the stream's first packet, which is what a
 mouth-to-ear measurement with synchronised clocks would see.
@@ -27,6 +32,7 @@ from simvoip.media.quality import QualityReport
 from simvoip.media.receiver import MediaReceiver
 from simvoip.media.rtp import RtpSender, encode_rtp
 from simvoip.sim.elements import media_params
+from simvoip.sim.rtcp import RTCP_FRACTION, RtcpAgent, session_bandwidth
 from simvoip.sip.errors import ParseError
 from simvoip.sip.message import Response
 from simvoip.sip.sdp import SessionDescription
@@ -120,6 +126,8 @@ class MediaPlane:
 
     sim: Simulation
     streams: dict[tuple[str, str], RtpStream] = field(default_factory=dict)
+    #: RTCP agents keyed like the streams: ``(call_id, node)`` (:mod:`simvoip.sim.rtcp`).
+    rtcp: dict[tuple[str, str], RtcpAgent] = field(default_factory=dict)
 
     def start(self, call_id: str, src: str, dst: str, call: Call) -> RtpStream | None:
         """Start ``src``'s stream of ``call_id`` towards ``dst`` (once per direction)."""
@@ -135,6 +143,7 @@ class MediaPlane:
                            vad_rng=rng if vad else None)
         self.streams[key] = stream
         self._tick(stream)
+        self._start_rtcp(stream)
         return stream
 
     def stop(self, call_id: str, src: str) -> None:
@@ -142,6 +151,11 @@ class MediaPlane:
         stream = self.streams.get((call_id, src))
         if stream is not None and stream.running:
             stream.running = False
+            agent = self.rtcp.get((call_id, src))
+            if agent is not None and agent.running:
+                # RFC 3550 6.6: a last report with a BYE when leaving the session.
+                agent.running = False
+                self._send_rtcp(agent, bye=True)
             # Packets still in flight may arrive: judge the stream after the
             # largest plausible network delay.
             self.sim.at(self.sim.now + 2.0, partial(_finish, stream))
@@ -199,8 +213,61 @@ class MediaPlane:
                                      (None, None, stream.call_id, None, None), sim.now, "rtp")
         network.send(packet)
 
+    # -- RTCP (RFC 3550 section 6) ---------------------------------------------------------
+    def _start_rtcp(self, stream: RtpStream) -> None:
+        key = (stream.call_id, stream.src)
+        if key in self.rtcp:
+            return
+        address = (self.sim.trace.addresses or {}).get(stream.src) or stream.src
+        agent = RtcpAgent(stream.call_id, stream.src, stream.dst,
+                          f"{stream.src}@{address}".encode(),
+                          self.sim.rng("rtcp", stream.call_id, stream.src),
+                          RTCP_FRACTION * session_bandwidth(stream))
+        self.rtcp[key] = agent
+        self.sim.at(self.sim.now + agent.next_interval(we_sent=False),
+                    partial(self._rtcp_tick, agent))
+
+    def _rtcp_tick(self, agent: RtcpAgent) -> None:
+        if not agent.running:
+            return
+        own = self.streams.get((agent.call_id, agent.node))
+        self._send_rtcp(agent)
+        we_sent = own is not None and own.sender.packets_sent > 0
+        self.sim.at(self.sim.now + agent.next_interval(we_sent), partial(self._rtcp_tick, agent))
+
+    def _incoming(self, call_id: str, node: str, peer: str) -> RtpStream | None:
+        stream = self.streams.get((call_id, peer))
+        return stream if stream is not None and stream.dst == node else None
+
+    def _send_rtcp(self, agent: RtcpAgent, bye: bool = False) -> None:
+        sim = self.sim
+        own = self.streams.get((agent.call_id, agent.node))
+        data = agent.compound(own, self._incoming(agent.call_id, agent.node, agent.peer),
+                              sim.now, bye=bye)
+        packet = sim.network.new_packet(agent.node, agent.peer, data, "udp",
+                                        (None, None, agent.call_id, None, None), sim.now, "rtcp")
+        sim.network.send(packet)
+
+    def _receive_rtcp(self, packet: Packet, now: float) -> None:
+        call_id = packet.meta[2]
+        agent = self.rtcp.get((call_id, packet.dst))
+        if agent is None:
+            return
+        agent.receive(packet.data, self.streams.get((call_id, packet.dst)),
+                      self._incoming(call_id, packet.dst, packet.src), now)
+
+    def rtt(self, call_id: str, node: str) -> float | None:
+        """Mean RTCP round-trip time (s) measured by ``node`` in ``call_id`` (``None``: none yet)."""
+        agent = self.rtcp.get((call_id, node))
+        if agent is None or not agent.rtt:
+            return None
+        return sum(agent.rtt) / len(agent.rtt)
+
     def deliver(self, packet: Packet, now: float) -> None:
-        """An RTP packet reached its destination node."""
+        """An RTP or RTCP packet reached its destination node."""
+        if packet.kind == "rtcp":
+            self._receive_rtcp(packet, now)
+            return
         call_id = packet.meta[2]
         stream = self.streams.get((call_id, packet.src))
         if stream is None or stream.report is not None:

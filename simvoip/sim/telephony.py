@@ -227,6 +227,7 @@ class Telephony:
         for n in peers:
             self.user_agents[n].forget(call_id)
             self.sim.media.streams.pop((call_id, n), None)
+            self.sim.media.rtcp.pop((call_id, n), None)
         self.by_call_id.pop(call_id, None)
         self._streamed.discard(call_id)
 

@@ -74,3 +74,10 @@ def test_tshark_decodes_the_export_and_counts_the_same_sip(name: str, until: flo
         assert len(ssrcs.split()) == rtp_sends  # every RTP packet decoded via its SDP
         answered = [c for c in sim.calls if c.outcome == "answered"]
         assert len(set(ssrcs.split())) >= 2 * len(answered)
+    rtcp_sends = sum(1 for r in sends if r[4] == "rtcp")
+    assert (rtcp_sends > 0) == (rtp_sends > 0)  # RTCP goes with every media session
+    if rtcp_sends:
+        # Every RTCP compound decodes as RTCP on RTP port + 1 (SR or RR first, RFC 3550 6.1).
+        kinds = tshark("-r", str(path), "-Y", "rtcp", "-T", "fields", "-e", "rtcp.pt")
+        firsts = [line.split(",")[0] for line in kinds.splitlines()]
+        assert len(firsts) == rtcp_sends and set(firsts) <= {"200", "201"}
