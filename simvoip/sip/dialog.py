@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from simvoip.sip.effects import Address
+from simvoip.sip.effects import Address, fast_address
 from simvoip.sip.errors import LocalProtocolError, ParseError
-from simvoip.sip.grammar import split_commas
+from simvoip.sip.grammar import remember, split_commas
 from simvoip.sip.headers import NameAddr
 from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.uri import SipUri
@@ -70,13 +70,15 @@ def next_hop(uri_or_route: str, default_transport: str = "UDP") -> Address:
     Address(host='192.0.2.4', port=5070, transport='TCP')
     """
     text = uri_or_route.strip()
-    if text.startswith("<") or "<" in text:
+    if "<" in text:
         text = NameAddr.parse(text).uri
     uri = SipUri.parse(text)
     host = uri.maddr or uri.host
     transport = (uri.transport or default_transport).upper()
-    default_port = 5061 if uri.scheme == "sips" or transport == "TLS" else 5060
-    return Address(host, uri.port if uri.port is not None else default_port, transport)
+    port = uri.port
+    if port is None:
+        port = 5061 if uri.scheme == "sips" or transport == "TLS" else 5060
+    return fast_address(host, port, transport)
 
 
 def _record_routes(message: Request | Response) -> list[str]:
@@ -243,10 +245,8 @@ class Dialog:
             if method in ("ACK", "CANCEL"):
                 raise LocalProtocolError(f"{method} takes the CSeq number of its INVITE")
             cseq = self.next_local_cseq()
-        headers = Headers()
-        headers.add("Via", via)
-        headers.add("Max-Forwards", str(max_forwards))
-        routes = list(self.route_set)
+        rows = [("Via", via), ("Max-Forwards", str(max_forwards))]
+        routes = self.route_set
         strict = bool(routes) and not _has_lr(routes[0])
         if strict:
             # 12.2.1.1 strict routing: first route becomes the Request-URI and the
@@ -255,19 +255,18 @@ class Dialog:
             routes = routes[1:] + [f"<{self.remote_target}>"]
         else:
             uri = self.remote_target
-        for r in routes:
-            headers.add("Route", r)
-        headers.add("From", f"{self.local_uri};tag={self.local_tag}")
-        headers.add("To", f"{self.remote_uri};tag={self.remote_tag}")
-        headers.add("Call-ID", self.call_id)
-        headers.add("CSeq", f"{cseq} {method}")
+        rows.extend(("Route", r) for r in routes)
+        rows.append(("From", f"{self.local_uri};tag={self.local_tag}"))
+        rows.append(("To", f"{self.remote_uri};tag={self.remote_tag}"))
+        rows.append(("Call-ID", self.call_id))
+        rows.append(("CSeq", f"{cseq} {method}"))
         if self.local_contact is not None and method in ("INVITE", "UPDATE", "SUBSCRIBE", "REFER"):
-            headers.add("Contact", f"<{self.local_contact}>")
-        for name, value in extra or []:
-            headers.add(name, value)
+            rows.append(("Contact", f"<{self.local_contact}>"))
+        if extra:
+            rows.extend(extra)
         if content_type is not None and body:
-            headers.add("Content-Type", content_type)
-        request = Request(method, uri, headers, body)
+            rows.append(("Content-Type", content_type))
+        request = Request(method, uri, Headers(rows), body)
         # 8.1.2: the first Route (loose) or the Request-URI (no route, or strict router).
         hop = next_hop(routes[0] if routes and not strict else uri, transport)
         return request, hop
@@ -288,6 +287,15 @@ def _strip_uri_params(uri: str) -> SipUri:
 
 
 def _without_tag(value: str) -> str:
-    na = NameAddr.parse(value)
-    params = {k: v for k, v in na.params.items() if k != "tag"}
-    return str(NameAddr(na.uri, na.display_name, params))
+    # Pure function of the header text, asked twice per dialog: remembered.
+    bare = _BARE.get(value)
+    if bare is None:
+        na = NameAddr.parse(value)
+        params = {k: v for k, v in na.params.items() if k != "tag"}
+        bare = str(NameAddr(na.uri, na.display_name, params))
+        remember(_BARE, value, bare)
+    return bare
+
+
+#: From/To header text -> the same without its tag (see _without_tag).
+_BARE: dict[str, str] = {}

@@ -12,13 +12,15 @@ results back in (``handle_timer(name, key, now)`` when a timer fires).
 StartTimer(name='A', at=0.5, key='z9hG4bK1|INVITE')
 >>> dst.reliable
 False
+>>> fast_start_timer("A", 0.5, "k") == StartTimer("A", 0.5, "k")
+True
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simvoip.sip.message import Request, Response
@@ -68,3 +70,39 @@ class CancelTimer:
 
     name: str
     key: Hashable
+
+
+def _positional(cls: type) -> Callable[..., Any]:
+    # Like simvoip.sip.grammar.fast_new: set the slots directly, skipping the frozen
+    # dataclass __init__ (one object.__setattr__ per field). The cores build an effect
+    # for nearly every step of every message.
+    names = [f.name for f in fields(cls)]
+    setters = [cls.__dict__[n].__set__ for n in names]
+    new = object.__new__
+    if len(names) == 2:
+        set0, set1 = setters
+
+        def make2(a: Any, b: Any) -> Any:
+            o: Any = new(cls)
+            set0(o, a)
+            set1(o, b)
+            return o
+        return make2
+    set0, set1, set2 = setters
+
+    def make3(a: Any, b: Any, c: Any) -> Any:
+        o: Any = new(cls)
+        set0(o, a)
+        set1(o, b)
+        set2(o, c)
+        return o
+    return make3
+
+
+#: Positional constructors without ``__init__`` for the cores' hot paths: same objects
+#: as ``Address(host, port, transport)``, ``Send(message, destination)``,
+#: ``StartTimer(name, at, key)``, ``CancelTimer(name, key)`` (every field given).
+fast_address: Callable[[str, int, str], Address] = _positional(Address)
+fast_send: Callable[[Request | Response, Address], Send] = _positional(Send)
+fast_start_timer: Callable[[str, float, Hashable], StartTimer] = _positional(StartTimer)
+fast_cancel_timer: Callable[[str, Hashable], CancelTimer] = _positional(CancelTimer)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simvoip.sip.errors import ParseError
+from simvoip.sip.grammar import remember
 from simvoip.sip.uri import SipUri
 
 __all__ = ["Binding", "LocationService", "aor_of"]
@@ -31,10 +32,19 @@ def aor_of(uri: str) -> str:
     >>> aor_of("<sip:bob@BILOXI.com:5060;transport=udp>"), aor_of("sips:bob@biloxi.com")
     ('sip:bob@biloxi.com', 'sip:bob@biloxi.com')
     """
+    known = _AORS.get(uri)
+    if known is not None:
+        return known
     aor = SipUri.parse(uri.strip().removeprefix("<").removesuffix(">")).aor
     # sip: and sips: forms of one AOR share the bindings (a sips REGISTER, RFC 3665 2.1,
     # must make the user reachable by a sip INVITE too).
-    return "sip:" + aor[5:] if aor.startswith("sips:") else aor
+    aor = "sip:" + aor[5:] if aor.startswith("sips:") else aor
+    remember(_AORS, uri, aor)  # every INVITE looks its Request-URI up (twice)
+    return aor
+
+
+#: URI text -> its canonical AOR (see aor_of).
+_AORS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,12 +80,13 @@ class OverloadControlProxy(Proxy):
         self.queue_length = 0
         self.rejected = 0
 
-    def _check(self, request: Request, now: float) -> tuple[int | None, list[tuple[str, str]]]:
+    def _check(self, request: Request,
+               now: float) -> tuple[int | None, list[tuple[str, str]], str | None]:
         if (request.method == "INVITE" and self.queue_length > self.threshold
                 and not request.to.tag):
             self.rejected += 1
             # RFC 3261 21.5.4: temporarily overloaded; Retry-After (20.33) says when to retry.
-            return 503, [("Retry-After", str(self.retry_after))]
+            return 503, [("Retry-After", str(self.retry_after))], None
         return super()._check(request, now)
 
     def receive_with_queue(self, message: Any, source: Any, now: float,

@@ -10,13 +10,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from simvoip.sip.grammar import fast_new
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.client import ClientTransaction
 from simvoip.sip.transaction.server import ServerTransaction
 
-__all__ = ["Branch", "ResponseContext", "best_response"]
+__all__ = ["Branch", "ResponseContext", "ProxyTimerKey", "best_response", "proxy_timer_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTimerKey:
+    """Key of a proxy core timer (Timer C per branch, sequential forking step)."""
+
+    context: int
+    branch: int
+    kind: str
+
+
+#: ``ProxyTimerKey(context, branch, kind)`` without the frozen ``__init__`` (hot path).
+proxy_timer_key: Callable[[int, int, str], ProxyTimerKey] = fast_new(ProxyTimerKey)
 
 
 @dataclass(slots=True)

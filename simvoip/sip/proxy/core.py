@@ -23,33 +23,31 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from simvoip.sip.dialog import next_hop
 from simvoip.sip.digest import DigestServer
-from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.effects import Address, Send, fast_cancel_timer, fast_send
 from simvoip.sip.errors import ParseError, RemoteProtocolError
 from simvoip.sip.location import LocationService, aor_of
 from simvoip.sip.message import Request, Response
-from simvoip.sip.proxy.context import Branch, ResponseContext, best_response
+from simvoip.sip.proxy.context import ProxyTimerKey, ResponseContext, proxy_timer_key
+from simvoip.sip.proxy.forking import ForkingMixin
 from simvoip.sip.proxy.routing import (
     detect_loop,
-    forward_copy,
     loop_hash,
     preprocess_routes,
     routes_of,
-    stateful_branch,
     validate,
 )
 from simvoip.sip.proxy.stateless import pop_via as _pop_via
 from simvoip.sip.proxy.stateless import stateless_request
 from simvoip.sip.registrar import Registrar
 from simvoip.sip.screening import screen_response
-from simvoip.sip.transaction.builders import make_cancel
-from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
+from simvoip.sip.transaction.client import ClientTransaction
 from simvoip.sip.transaction.events import ResponseReceived, Terminated, TimedOut, TransportFailed
 from simvoip.sip.transaction.server import ServerTransaction
 from simvoip.sip.transaction.timers import TimerConfig
 from simvoip.sip.ua.messages import make_response, new_tag
 from simvoip.sip.ua.transactions import (
+    EFFECT_TYPES,
     TransactionOwner,
     TransactionTable,
     response_address,
@@ -110,16 +108,7 @@ class ProxyConfig:
         return f"<sip:{self.sent_by};lr>"
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyTimerKey:
-    """Key of a proxy core timer (Timer C per branch, sequential forking step)."""
-
-    context: int
-    branch: int
-    kind: str
-
-
-class Proxy(TransactionOwner):
+class Proxy(ForkingMixin, TransactionOwner):
     """A SIP proxy for one domain, with its registrar when given one.
 
     Parameters
@@ -216,7 +205,7 @@ class Proxy(TransactionOwner):
         if request.method == "CANCEL":
             self._receive_cancel(request, now, out)
             return
-        status, extra = self._check(request, now)
+        status, extra, loop = self._check(request, now)
         if status is None and request.method == "REGISTER" and self._is_registrar_for(request):
             server, outputs = self.transactions.start_server(request, now)
             self._absorb(server, outputs, now, out)
@@ -241,7 +230,8 @@ class Proxy(TransactionOwner):
             return
         ctx_id = self._next_context
         self._next_context += 1
-        ctx = ResponseContext(ctx_id, server, forwarded, targets, loop_hash(request))
+        ctx = ResponseContext(ctx_id, server, forwarded, targets,
+                              loop if loop is not None else loop_hash(request))
         self._contexts[ctx_id] = ctx
         self._by_server[server.key] = ctx_id
         try:
@@ -262,21 +252,25 @@ class Proxy(TransactionOwner):
         # The 100 Trying goes out after the forwarded request (the order of RFC 3665).
         self._absorb(server, [o for o in trying if isinstance(o, Send)], now, out)
 
-    def _check(self, request: Request, now: float) -> tuple[int | None, list[tuple[str, str]]]:
+    def _check(self, request: Request,
+               now: float) -> tuple[int | None, list[tuple[str, str]], str | None]:
+        """16.3 checks: ``(status, extra headers, loop hash)``; the loop hash of the
+        request (once validated) serves the response context too."""
         cfg = self.config
         status, extra = validate(request, host=cfg.host, port=cfg.port, supported=cfg.supported)
         if status is not None:
-            return status, extra
-        if detect_loop(request, host=cfg.host, port=cfg.port):
+            return status, extra, None
+        loop = loop_hash(request)
+        if detect_loop(request, host=cfg.host, port=cfg.port, loop=loop):
             # RFC 3261 16.3 item 4: the request has been here before with the same
             # Request-URI, tags and CSeq: a loop, not a spiral.
-            return 482, []
+            return 482, [], loop
         if self._needs_authentication(request):
             assert self.authenticator is not None
             check = self.authenticator.check_request(request, now, proxy=True)
             if check.status is not None:
-                return check.status, [check.header] if check.header else []
-        return None, []
+                return check.status, [check.header] if check.header else [], loop
+        return None, [], loop
 
     def _needs_authentication(self, request: Request) -> bool:
         if self.authenticator is None or request.method in ("ACK", "CANCEL", "REGISTER"):
@@ -321,14 +315,15 @@ class Proxy(TransactionOwner):
             # A Route remains: forward to the Request-URI via that Route (16.5 / 16.6).
             return [request.uri], None
         uri = SipUri.parse(request.uri)
-        if uri.host.lower() == self.config.domain.lower() and uri.user is not None:
+        host = uri.host.lower()
+        domain = self.config.domain.lower()
+        if host == domain and uri.user is not None:
             bindings = self.location.lookup(aor_of(request.uri), now)
             if not bindings:
                 # 16.5: no binding for a user of our domain -> 480 Temporarily Unavailable.
                 return [], 480
             return [b.contact for b in bindings], None
-        if uri.host.lower() in (self.config.domain.lower(), self.config.host.lower()) \
-                and uri.user is None:
+        if host in (domain, self.config.host.lower()) and uri.user is None:
             # Addressed to us as a UAS (e.g. OPTIONS to the proxy): nothing behind it.
             return [], 200 if request.method == "OPTIONS" else 404
         return [request.uri], None
@@ -338,61 +333,7 @@ class Proxy(TransactionOwner):
         response = make_response(server.request, status, to_tag=new_tag(self.rng), extra=extra)
         self._absorb(server, self.transactions.send_response(server, response, now), now, out)
 
-    # -- forking ---------------------------------------------------------------------------------
-
-    def _fork(self, ctx: ResponseContext, target: str, now: float, out: list[Any]) -> None:
-        """Forward ``ctx.request`` to ``target`` through a new client transaction (16.6)."""
-        cfg = self.config
-        index = len(ctx.branches)
-        branch_id = stateful_branch(self.rng.getrandbits(24), ctx.loop, index + 1)
-        request = ctx.request
-        record = (cfg.record_route and request.method in ("INVITE", "SUBSCRIBE", "REFER")
-                  and not request.to.tag)
-        copy, hop_uri = forward_copy(
-            request, target, via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch_id}",
-            record_route=cfg.record_route_uri if record else None)
-        destination = next_hop(hop_uri, cfg.transport)
-        tx, outputs = self.transactions.start_client(copy, destination, now)
-        branch = Branch(index, target, tx)
-        ctx.branches.append(branch)
-        self._by_client[tx.key] = (ctx.id, index)
-        self._absorb(tx, outputs, now, out)
-        if isinstance(tx, InviteClientTransaction) and not tx.terminated:
-            # RFC 3261 16.6 item 11: Timer C for every INVITE branch.
-            out.append(StartTimer("C", now + cfg.timer_c, ProxyTimerKey(ctx.id, index, "C")))
-            if cfg.forking == "sequential" and cfg.sequential_timeout is not None:
-                out.append(StartTimer("next", now + cfg.sequential_timeout,
-                                      ProxyTimerKey(ctx.id, index, "next")))
-
-    def _try_next(self, ctx: ResponseContext, now: float, out: list[Any]) -> bool:
-        """Sequential forking: fork the next target unless a branch is still live."""
-        live = any(b.final is None and not (b.cancel_sent or b.cancel_pending or b.timed_out)
-                   for b in ctx.branches)
-        if ctx.targets and not ctx.final_sent and not ctx.cancelled and not live:
-            self._fork(ctx, ctx.targets.pop(0), now, out)
-            return True
-        return False
-
-    def _cancel_branch(self, ctx: ResponseContext, branch: Branch, now: float,
-                       out: list[Any]) -> None:
-        """RFC 3261 16.10 / 9.1: CANCEL a pending INVITE branch (after its first 1xx)."""
-        tx = branch.tx
-        if branch.final is not None or branch.cancel_sent or not isinstance(tx, InviteClientTransaction):
-            return
-        if tx.terminated:
-            return
-        if tx.can_cancel:
-            branch.cancel_sent = True
-            cancel_tx, outputs = self.transactions.start_client(make_cancel(tx.request),
-                                                                tx.destination, now)
-            self._cancels[cancel_tx.key] = ctx.id
-            self._absorb(cancel_tx, outputs, now, out)
-            # RFC 3261 9.1: without a final response 64*T1 after the CANCEL, the branch's
-            # INVITE transaction is destroyed (and counts as a 408, 16.7 step 1).
-            out.append(StartTimer("abandon", now + 64 * self.config.timers.t1,
-                                  ProxyTimerKey(ctx.id, branch.index, "abandon")))
-        else:
-            branch.cancel_pending = True
+    # -- CANCEL (16.10; the branches are cancelled by the forking mixin) ------------------------
 
     def _receive_cancel(self, cancel: Request, now: float, out: list[Any]) -> None:
         invite_tx = self.transactions.find_cancelled(cancel)
@@ -413,35 +354,6 @@ class Proxy(TransactionOwner):
             self._cancel_branch(ctx, branch, now, out)
         self._maybe_finish(ctx, now, out)
 
-    def _branch_timer(self, ctx: ResponseContext, branch: Branch, kind: str, now: float,
-                      out: list[Any]) -> None:
-        if branch.final is not None:
-            return
-        if kind == "C":
-            # RFC 3261 16.8: Timer C fired: CANCEL the branch if it had a provisional
-            # response, else behave as if it had received a 408.
-            if branch.provisional:
-                # The callee never answered: its 487 will be passed upstream as 408
-                # (the caller did not cancel; the proxy gave up).
-                branch.timed_out = True
-                self._cancel_branch(ctx, branch, now, out)
-            else:
-                branch.final = self._synthetic(branch.tx.request, 408)
-                self._maybe_finish(ctx, now, out)
-        elif kind == "abandon":
-            tx = branch.tx
-            out.extend(self.transactions.discard(tx))
-            branch.final = self._synthetic(tx.request, 408)
-            self._terminated(tx, now, out)
-            self._maybe_finish(ctx, now, out)
-            self._maybe_drop_context(ctx)
-        elif kind == "next":
-            # Sequential forking: this target had its time; its 487 counts as a timeout.
-            branch.timed_out = True
-            self._cancel_branch(ctx, branch, now, out)
-            if branch.cancel_pending or branch.cancel_sent:
-                self._try_next(ctx, now, out)
-
     # -- responses ---------------------------------------------------------------------------------
 
     def _receive_response(self, response: Response, now: float, out: list[Any]) -> None:
@@ -460,14 +372,22 @@ class Proxy(TransactionOwner):
         if not forwarded.headers.get("Via"):
             return
         self._count("stateless-response")
-        out.append(Send(forwarded, response_address(forwarded)))
+        out.append(fast_send(forwarded, response_address(forwarded)))
 
     def _absorb(self, tx: Any, outputs: list[Any], now: float, out: list[Any]) -> None:
         # Effects first (e.g. the ACK of a non-2xx), then events, then termination.
-        out.extend(o for o in outputs if isinstance(o, Send | StartTimer | CancelTimer))
+        events: list[Any] | None = None
+        terminated = False
         for o in outputs:
-            if isinstance(o, Send | StartTimer | CancelTimer | Terminated):
-                continue
+            if isinstance(o, EFFECT_TYPES):
+                out.append(o)
+            elif isinstance(o, Terminated):
+                terminated = True
+            elif events is None:
+                events = [o]
+            else:
+                events.append(o)
+        for o in events or ():
             if isinstance(tx, ClientTransaction) and isinstance(o, ResponseReceived):
                 self._branch_response(tx, o.response, now, out)
             elif isinstance(tx, ClientTransaction) and isinstance(o, TimedOut | TransportFailed):
@@ -482,97 +402,8 @@ class Proxy(TransactionOwner):
                         if ctx.sequential_next(self.config.forking):
                             self._try_next(ctx, now, out)
                         self._maybe_finish(ctx, now, out)
-        if any(isinstance(o, Terminated) for o in outputs):
+        if terminated:
             self._terminated(tx, now, out)
-
-    def _branch_response(self, tx: ClientTransaction, response: Response, now: float,
-                         out: list[Any]) -> None:
-        where = self._by_client.get(tx.key)
-        if where is None:
-            return  # the response to one of our CANCELs: nothing to do (16.10)
-        ctx = self._contexts[where[0]]
-        branch = ctx.branches[where[1]]
-        code = response.status_code
-        if code < 200:
-            branch.provisional = True
-            if branch.cancel_pending:
-                branch.cancel_pending = False
-                self._cancel_branch(ctx, branch, now, out)
-            if code == 100:
-                return
-            # RFC 3261 16.7 step 2 / 16.8: a provisional response restarts Timer C ...
-            out.append(StartTimer("C", now + self.config.timer_c,
-                                  ProxyTimerKey(ctx.id, branch.index, "C")))
-            # ... and is forwarded at once (step 5).
-            if not ctx.final_sent:
-                self._forward_response(ctx, response, now, out)
-            return
-        if code < 300:
-            # RFC 3261 16.7 step 5: every 2xx is forwarded immediately (forking may give
-            # several) and the other branches are cancelled (step 10).
-            first = branch.final is None
-            branch.final = branch.final or response
-            self._forward_response(ctx, response, now, out)
-            if not ctx.final_sent or first:
-                ctx.final_sent = True
-                ctx.targets.clear()
-                out.append(CancelTimer("C", ProxyTimerKey(ctx.id, branch.index, "C")))
-                for other in ctx.branches:
-                    if other is not branch:
-                        self._cancel_branch(ctx, other, now, out)
-            return
-        if branch.final is not None:
-            return
-        if code == 487 and branch.timed_out and not ctx.cancelled:
-            response = self._synthetic(tx.request, 408, to_tag=response.to.tag)
-        branch.final = response
-        out.append(CancelTimer("C", ProxyTimerKey(ctx.id, branch.index, "C")))
-        out.append(CancelTimer("next", ProxyTimerKey(ctx.id, branch.index, "next")))
-        if code >= 600:
-            # RFC 3261 16.7 step 5 (6xx): cancel every pending branch, try nothing else.
-            ctx.targets.clear()
-            for other in ctx.branches:
-                self._cancel_branch(ctx, other, now, out)
-        elif ctx.sequential_next(self.config.forking):
-            self._try_next(ctx, now, out)
-        self._maybe_finish(ctx, now, out)
-
-    def _synthetic(self, request: Request, status: int, *, to_tag: str | None = None) -> Response:
-        """A final response the proxy makes up for a branch (timeouts, 16.7 step 1 / 16.8)."""
-        return make_response(request, status, to_tag=to_tag or new_tag(self.rng))
-
-    def _maybe_finish(self, ctx: ResponseContext, now: float, out: list[Any]) -> None:
-        """RFC 3261 16.7 step 6: when every branch is final and no target is left, send the
-        best response."""
-        if ctx.final_sent or ctx.targets:
-            return
-        if any(b.final is None for b in ctx.branches):
-            return
-        finals = [b.final for b in ctx.branches if b.final is not None]
-        best = best_response(finals)
-        if best is None:
-            best = make_response(ctx.server.request, 408)
-        elif best.status_code in (401, 407):
-            best = _aggregate_challenges(best, finals)
-        ctx.final_sent = True
-        self._forward_response(ctx, best, now, out)
-
-    def _forward_response(self, ctx: ResponseContext, response: Response, now: float,
-                          out: list[Any]) -> None:
-        forwarded = _pop_via(response)
-        code = forwarded.status_code
-        if code == 503:
-            # RFC 3261 16.7 step 6: a 503 is not passed upstream as such.
-            forwarded = Response(500, "Server Internal Error", forwarded.headers, forwarded.body)
-        if forwarded.headers.get("Via") is None:
-            # A response we generated ourselves for a branch (408): rebuild for upstream.
-            forwarded = make_response(ctx.server.request, code, to_tag=new_tag(self.rng))
-        server = ctx.server
-        if server.terminated:
-            if 200 <= code < 300:
-                out.append(Send(forwarded, response_address(forwarded)))
-            return
-        self._absorb(server, self.transactions.send_response(server, forwarded, now), now, out)
 
     def _terminated(self, tx: Any, now: float, out: list[Any]) -> None:
         self._cancels.pop(tx.key, None)
@@ -587,9 +418,9 @@ class Proxy(TransactionOwner):
             return
         if where is not None:
             ctx.branches[where[1]].terminated = True
-            out.append(CancelTimer("C", ProxyTimerKey(ctx.id, where[1], "C")))
-            out.append(CancelTimer("next", ProxyTimerKey(ctx.id, where[1], "next")))
-            out.append(CancelTimer("abandon", ProxyTimerKey(ctx.id, where[1], "abandon")))
+            out.append(fast_cancel_timer("C", proxy_timer_key(ctx.id, where[1], "C")))
+            out.append(fast_cancel_timer("next", proxy_timer_key(ctx.id, where[1], "next")))
+            out.append(fast_cancel_timer("abandon", proxy_timer_key(ctx.id, where[1], "abandon")))
         self._maybe_drop_context(ctx)
 
     def _maybe_drop_context(self, ctx: ResponseContext) -> None:
@@ -601,17 +432,3 @@ class Proxy(TransactionOwner):
     def _stateless_request(self, request: Request, now: float, out: list[Any]) -> None:
         stateless_request(self, request, now, out)
 
-
-def _aggregate_challenges(best: Response, finals: list[Response]) -> Response:
-    """RFC 3261 16.7 step 7: a forwarded 401/407 carries the WWW-Authenticate and
-    Proxy-Authenticate values of every 401/407 the branches received."""
-    headers = best.headers.copy()
-    for name in ("WWW-Authenticate", "Proxy-Authenticate"):
-        values: list[str] = []
-        for r in finals:
-            if r.status_code in (401, 407):
-                values.extend(v for v in r.headers.get_all(name) if v not in values)
-        headers.remove(name)
-        for v in values:
-            headers.add(name, v)
-    return Response(best.status_code, best.reason, headers, best.body, best.version)

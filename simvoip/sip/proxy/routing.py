@@ -127,11 +127,15 @@ def validate(request: Request, *, host: str, port: int,
     return failure.status_code, extra
 
 
-def detect_loop(request: Request, *, host: str, port: int) -> bool:
-    """RFC 3261 16.3 item 4: a Via of ours whose loop part matches this request's hash."""
-    mine = loop_hash(request)
+def detect_loop(request: Request, *, host: str, port: int, loop: str | None = None) -> bool:
+    """RFC 3261 16.3 item 4: a Via of ours whose loop part matches this request's hash.
+
+    ``loop``: :func:`loop_hash` of ``request`` when the caller has it already.
+    """
+    mine = loop if loop is not None else loop_hash(request)
+    host = host.lower()
     for via in request.vias:
-        if via.host.lower() == host.lower() and (via.port or 5060) == port:
+        if via.host.lower() == host and (via.port or 5060) == port:
             if branch_loop_part(via.branch) == mine:
                 return True
     return False
@@ -191,6 +195,11 @@ def _with_routes(headers: Headers, routes: list[str]) -> Headers:
     return Headers(rows)
 
 
+def _shifted(index: int, inserted_at: int) -> int:
+    """Where row ``index`` (-1: no such row) is after inserting a row at ``inserted_at``."""
+    return index + 1 if index >= 0 and index >= inserted_at else index
+
+
 def forward_copy(request: Request, target: str, *, via: str, record_route: str | None,
                  ) -> tuple[Request, str]:
     """The copy of ``request`` forwarded to ``target`` (RFC 3261 16.6 steps 1-8).
@@ -208,24 +217,35 @@ def forward_copy(request: Request, target: str, *, via: str, record_route: str |
     >>> [v.host for v in copy.vias]
     ['p1', 'pc.a.example']
     """
+    # One pass over the rows; the three insertions below land where Headers.prepend would
+    # put them (before the first row of the same name, else on top).
     rows: list[tuple[str, str]] = []
-    have_mf = False
+    mf_at = rr_at = via_at = -1
     for name, value in request.headers:
         if name == "Max-Forwards":
             # 3. Decrement Max-Forwards.
             value = str(max(int(value) - 1, 0))
-            have_mf = True
+            if mf_at < 0:
+                mf_at = len(rows)
+        elif name == "Record-Route":
+            if rr_at < 0:
+                rr_at = len(rows)
+        elif name == "Via" and via_at < 0:
+            via_at = len(rows)
         rows.append((name, value))
-    headers = Headers(rows)
-    if not have_mf:
+    if mf_at < 0:
         # 3. "If the copy does not contain a Max-Forwards header field, the proxy MUST
         # add one with a field value, which SHOULD be 70."
-        headers.prepend("Max-Forwards", "70")
+        rows.insert(0, ("Max-Forwards", "70"))
+        rr_at, via_at = _shifted(rr_at, 0), _shifted(via_at, 0)
     if record_route is not None:
         # 4. Record-Route: our URI (with lr) on top of the existing values.
-        headers.prepend("Record-Route", record_route)
+        at = rr_at if rr_at >= 0 else 0
+        rows.insert(at, ("Record-Route", record_route))
+        via_at = _shifted(via_at, at)
     uri = target
-    routes = routes_of(Request(request.method, uri, headers))
+    # The Route rows are those of the request (only Max-Forwards and Record-Route changed).
+    routes = routes_of(request)
     strict = bool(routes) and not _has_lr(NameAddr.parse(routes[0]).uri)
     if strict:
         # 6. Postprocess routing: the next hop is a strict router: the Request-URI goes
@@ -233,9 +253,13 @@ def forward_copy(request: Request, target: str, *, via: str, record_route: str |
         first = NameAddr.parse(routes[0]).uri
         routes = routes[1:] + [f"<{uri}>"]
         uri = first
-        headers = _with_routes(headers, routes)
-    # 8. Our Via on top.
-    headers.prepend("Via", via)
+        headers = _with_routes(Headers(rows), routes)
+        # 8. Our Via on top.
+        headers.prepend("Via", via)
+    else:
+        # 8. Our Via on top.
+        rows.insert(via_at if via_at >= 0 else 0, ("Via", via))
+        headers = Headers(rows)
     copy = Request(request.method, uri, headers, request.body, request.version)
     # 7. Next hop: the first Route, or the Request-URI (also when we reformatted the
     # request for a strict router).

@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simvoip.sip.dialog import next_hop
-from simvoip.sip.effects import Send
-from simvoip.sip.message import Request, Response
+from simvoip.sip.effects import fast_send
+from simvoip.sip.grammar import split_commas
+from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.proxy.routing import (
     detect_loop,
     forward_copy,
@@ -26,7 +27,7 @@ from simvoip.sip.proxy.routing import (
     validate,
 )
 from simvoip.sip.ua.messages import make_response, new_tag
-from simvoip.sip.ua.transactions import replace_top_via, response_address
+from simvoip.sip.ua.transactions import response_address
 
 if TYPE_CHECKING:
     from simvoip.sip.proxy.core import Proxy
@@ -45,19 +46,19 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
         if request.method != "ACK":
             # A stateless proxy answers errors statelessly (no transaction).
             response = make_response(request, status, to_tag=new_tag(proxy.rng), extra=extra)
-            out.append(Send(response, response_address(request)))
+            out.append(fast_send(response, response_address(request)))
         return
     if request.method == "REGISTER" and proxy._is_registrar_for(request):
         assert proxy.registrar is not None
         response = proxy.registrar.handle_register(request, now)
-        out.append(Send(response, response_address(request)))
+        out.append(fast_send(response, response_address(request)))
         return
     request = preprocess_routes(request, host=cfg.host, port=cfg.port)
     targets, status = proxy._targets(request, now)
     if status is not None:
         if request.method != "ACK":
             response = make_response(request, status, to_tag=new_tag(proxy.rng))
-            out.append(Send(response, response_address(request)))
+            out.append(fast_send(response, response_address(request)))
         return
     # 16.11: one target only, chosen from the message and time-invariant state.
     branch = stateless_branch(request)
@@ -66,11 +67,20 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
         request, targets[0], via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch}",
         record_route=cfg.record_route_uri if record else None)
     proxy._count("stateless-request")
-    out.append(Send(copy, next_hop(hop_uri, cfg.transport)))
+    out.append(fast_send(copy, next_hop(hop_uri, cfg.transport)))
 
 
 def pop_via(response: Response) -> Response:
     """The response with its top Via value removed (16.7 step 9 / 16.11)."""
-    stripped = replace_top_via(Request("X", "sip:x", response.headers), None)
-    return Response(response.status_code, response.reason, stripped.headers, response.body,
+    rows: list[tuple[str, str]] = []
+    done = False
+    for name, row in response.headers:
+        if name == "Via" and not done:
+            done = True
+            rest = split_commas(row)[1:]
+            if rest:
+                rows.append((name, ", ".join(rest)))
+            continue
+        rows.append((name, row))
+    return Response(response.status_code, response.reason, Headers(rows), response.body,
                     response.version)

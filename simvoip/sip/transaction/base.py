@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from simvoip.sip.effects import Address, CancelTimer, StartTimer
+from simvoip.sip.effects import Address, fast_cancel_timer, fast_start_timer
 from simvoip.sip.errors import LocalProtocolError
 from simvoip.sip.message import Request
 from simvoip.sip.transaction.events import TERMINATED, TransportFailed
@@ -19,6 +19,9 @@ __all__ = ["Transaction", "DEFAULT_TIMERS"]
 
 #: Timer -> its plain one-letter name, as put in StartTimer / CancelTimer.
 _NAMES: dict[Timer, str] = {t: t.value for t in Timer}
+#: Timer or its letter -> Timer (a dict lookup instead of the Enum call).
+_TIMERS: dict[str, Timer] = {t.value: t for t in Timer}
+_TERMINATED = State.TERMINATED
 
 #: RFC 3261 Table 4 defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s.
 DEFAULT_TIMERS = TimerConfig()
@@ -84,8 +87,8 @@ class Transaction:
     def handle_timer(self, timer: Timer | str, now: float) -> list[Any]:
         """Timer ``timer`` fired. A timer that is not armed (already cancelled) is ignored."""
         try:
-            t = Timer(timer)
-        except ValueError:
+            t = _TIMERS[timer]
+        except (KeyError, TypeError):
             raise LocalProtocolError(f"no such transaction timer: {timer!r}") from None
         if self._armed.pop(t, None) is None:
             return []
@@ -107,7 +110,7 @@ class Transaction:
 
     @property
     def terminated(self) -> bool:
-        return self.state is State.TERMINATED
+        return self.state is _TERMINATED
 
     # -- machinery ---------------------------------------------------------------------------
 
@@ -117,16 +120,18 @@ class Transaction:
             raise LocalProtocolError(
                 f"{self.MACHINE.abbreviation}: {inp.value!r} is not allowed in state {self.state.value}")
         out: list[Any] = []
-        if row.action is not None:
-            row.action(self, message, now, out)
-        if row.target is not self.state:
-            self.state = row.target
-            if row.target is State.TERMINATED:
+        action = row.action
+        if action is not None:
+            action(self, message, now, out)
+        target = row.target
+        if target is not self.state:
+            self.state = target
+            if target is _TERMINATED:
                 # RFC 3261 17.1.1.2 / 17.2.1: a Terminated transaction is destroyed at
                 # once, so nothing of it may stay armed.
                 key = self.key
                 for t in self._armed:
-                    out.append(CancelTimer(_NAMES[t], key))
+                    out.append(fast_cancel_timer(_NAMES[t], key))
                 self._armed.clear()
                 out.append(TERMINATED)
         return out
@@ -134,11 +139,11 @@ class Transaction:
     def _start_timer(self, timer: Timer, delay: float, now: float, out: list[Any]) -> None:
         at = now + delay
         self._armed[timer] = at
-        out.append(StartTimer(_NAMES[timer], at, self.key))
+        out.append(fast_start_timer(_NAMES[timer], at, self.key))
 
     def _cancel_timer(self, timer: Timer, out: list[Any]) -> None:
         if self._armed.pop(timer, None) is not None:
-            out.append(CancelTimer(_NAMES[timer], self.key))
+            out.append(fast_cancel_timer(_NAMES[timer], self.key))
 
 
 def _report_transport_error(tx: Transaction, reason: Any, now: float, out: list[Any]) -> None:

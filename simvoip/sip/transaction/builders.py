@@ -29,6 +29,9 @@ from simvoip.sip.message import Headers, Request, Response
 
 __all__ = ["make_ack", "make_cancel", "make_trying"]
 
+#: Header fields a 100 (Trying) copies from its request (RFC 3261 8.2.6.1, 8.2.6.2).
+_TRYING_COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq", "Timestamp"})
+
 
 def _top_via_row(request: Request) -> str:
     row = request.headers.get("Via")
@@ -49,19 +52,17 @@ def _copy_of_invite(invite: Request, method: str, to_row: str) -> Request:
     """Shared part of 17.1.1.3 (ACK) and 9.1 (CANCEL): the fields copied from the INVITE."""
     if invite.method != "INVITE":
         raise LocalProtocolError(f"{method} is built from an INVITE, not {invite.method}")
-    headers = Headers()
     # RFC 3261 17.1.1.3 / 9.1: a single Via equal to the top Via of the original request.
-    headers.add("Via", _top_via_row(invite))
-    headers.add("Max-Forwards", invite.headers.get("Max-Forwards") or "70")
+    rows = [("Via", _top_via_row(invite)),
+            ("Max-Forwards", invite.headers.get("Max-Forwards") or "70")]
     # RFC 3261 17.1.1.3 / 9.1: Route header field values of the INVITE are copied.
-    for route in invite.headers.get_all("Route"):
-        headers.add("Route", route)
-    headers.add("From", _required(invite, "From"))
-    headers.add("To", to_row)
-    headers.add("Call-ID", _required(invite, "Call-ID"))
+    rows.extend(("Route", route) for route in invite.headers.get_all("Route"))
+    rows.append(("From", _required(invite, "From")))
+    rows.append(("To", to_row))
+    rows.append(("Call-ID", _required(invite, "Call-ID")))
     # RFC 3261 17.1.1.3 / 9.1: same CSeq number, method ACK / CANCEL.
-    headers.add("CSeq", f"{invite.cseq.number} {method}")
-    return Request(method, invite.uri, headers, b"", invite.version)
+    rows.append(("CSeq", f"{invite.cseq.number} {method}"))
+    return Request(method, invite.uri, Headers(rows), b"", invite.version)
 
 
 def make_ack(invite: Request, response: Response) -> Request:
@@ -118,8 +119,5 @@ def make_trying(request: Request) -> Response:
     >>> trying.status_code, trying.reason, trying.headers.get("To")
     (100, 'Trying', '<sip:b@b>')
     """
-    headers = Headers()
-    for name, value in request.headers:
-        if name in ("Via", "From", "To", "Call-ID", "CSeq", "Timestamp"):
-            headers.add(name, value)
+    headers = Headers([(name, value) for name, value in request.headers if name in _TRYING_COPIED])
     return Response(100, "Trying", headers, b"", request.version)

@@ -1,7 +1,7 @@
 """Client transactions: INVITE (ICT, RFC 3261 17.1.1 as updated by RFC 6026) and
 non-INVITE (NICT, RFC 3261 17.1.2).
 
->>> from simvoip.sip.effects import Address, Send
+>>> from simvoip.sip.effects import Address, fast_send
 >>> from simvoip.sip.message import parse_message
 >>> invite = parse_message(b"INVITE sip:b@b SIP/2.0\\r\\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\\r\\n"
 ...     b"From: <sip:a@a>;tag=1\\r\\nTo: <sip:b@b>\\r\\nCall-ID: c\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n")
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simvoip.sip.effects import Address, Send
+from simvoip.sip.effects import Address, fast_send
 from simvoip.sip.errors import LocalProtocolError
+from simvoip.sip.grammar import fast_new
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.base import DEFAULT_TIMERS, Transaction, _report_transport_error
 from simvoip.sip.transaction.builders import make_ack
@@ -61,18 +62,22 @@ class ClientTransaction(Transaction):
 
 # -- actions shared by both client machines ---------------------------------------------------
 
+#: ``ResponseReceived(response)`` without the frozen ``__init__``: built for every response.
+_response_received = fast_new(ResponseReceived)
+
+
 def _pass_up(tx: Any, response: Response, now: float, out: list[Any]) -> None:
-    out.append(ResponseReceived(response))
+    out.append(_response_received(response))
 
 
 def _send_request(tx: ClientTransaction, _: Any, now: float, out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
 
 
 # -- INVITE client transaction (RFC 3261 17.1.1, RFC 6026 8.4) ---------------------------------
 
 def _ict_start(tx: InviteClientTransaction, _: Any, now: float, out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
     if not tx.reliable:
         # RFC 3261 17.1.1.2: "For unreliable transports ... MUST start timer A with a value of T1."
         tx._interval = tx.config.t1
@@ -83,7 +88,7 @@ def _ict_start(tx: InviteClientTransaction, _: Any, now: float, out: list[Any]) 
 
 
 def _ict_retransmit(tx: InviteClientTransaction, _: Any, now: float, out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
     # RFC 3261 17.1.1.2: Timer A doubles on each retransmission (2*T1, 4*T1, ...), no cap.
     tx._interval *= 2
     tx._start_timer(Timer.A, tx._interval, now, out)
@@ -99,13 +104,13 @@ def _ict_proceed(tx: InviteClientTransaction, response: Response, now: float, ou
     # retransmit the request any longer"; Timer B only guards Calling (Figure 5).
     tx._cancel_timer(Timer.A, out)
     tx._cancel_timer(Timer.B, out)
-    out.append(ResponseReceived(response))
+    out.append(_response_received(response))
 
 
 def _ict_accept(tx: InviteClientTransaction, response: Response, now: float, out: list[Any]) -> None:
     tx._cancel_timer(Timer.A, out)
     tx._cancel_timer(Timer.B, out)
-    out.append(ResponseReceived(response))
+    out.append(_response_received(response))
     # RFC 6026 8.4: 2xx in Calling or Proceeding -> Accepted, "Timer M MUST be started
     # with a value of 64*T1"; no ACK from the transaction.
     tx._start_timer(Timer.M, tx.config.duration(Timer.M, reliable=tx.reliable), now, out)
@@ -114,11 +119,11 @@ def _ict_accept(tx: InviteClientTransaction, response: Response, now: float, out
 def _ict_complete(tx: InviteClientTransaction, response: Response, now: float, out: list[Any]) -> None:
     tx._cancel_timer(Timer.A, out)
     tx._cancel_timer(Timer.B, out)
-    out.append(ResponseReceived(response))
+    out.append(_response_received(response))
     # RFC 6026 8.4: "MUST generate an ACK request, even if the transport is reliable ...
     # sent to the same address, port, and transport to which the original request was sent."
     tx.ack = make_ack(tx.request, response)
-    out.append(Send(tx.ack, tx.destination))
+    out.append(fast_send(tx.ack, tx.destination))
     # "MUST start Timer D ... at least 32 seconds for unreliable transports, and ... zero
     # seconds for reliable transports."
     tx._start_timer(Timer.D, tx.config.duration(Timer.D, reliable=tx.reliable), now, out)
@@ -127,7 +132,7 @@ def _ict_complete(tx: InviteClientTransaction, response: Response, now: float, o
 def _ict_resend_ack(tx: InviteClientTransaction, response: Response, now: float, out: list[Any]) -> None:
     # RFC 6026 8.4: retransmitted 300-699 in Completed: re-pass the ACK, not the response.
     if tx.ack is not None:
-        out.append(Send(tx.ack, tx.destination))
+        out.append(fast_send(tx.ack, tx.destination))
 
 
 _C, _P, _CO, _A, _T = State.CALLING, State.PROCEEDING, State.COMPLETED, State.ACCEPTED, State.TERMINATED
@@ -213,7 +218,7 @@ class InviteClientTransaction(ClientTransaction):
 # -- non-INVITE client transaction (RFC 3261 17.1.2) -------------------------------------------
 
 def _nict_start(tx: NonInviteClientTransaction, _: Any, now: float, out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
     if not tx.reliable:
         # RFC 3261 17.1.2.2: "If an unreliable transport is in use, the client transaction
         # MUST set timer E to fire in T1 seconds."
@@ -224,7 +229,7 @@ def _nict_start(tx: NonInviteClientTransaction, _: Any, now: float, out: list[An
 
 
 def _nict_retransmit_trying(tx: NonInviteClientTransaction, _: Any, now: float, out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
     # RFC 3261 17.1.2.2: "reset the timer with a value of MIN(2*T1, T2) ... MIN(4*T1, T2)".
     tx._interval = min(2 * tx._interval, tx.config.t2)
     tx._start_timer(Timer.E, tx._interval, now, out)
@@ -232,7 +237,7 @@ def _nict_retransmit_trying(tx: NonInviteClientTransaction, _: Any, now: float, 
 
 def _nict_retransmit_proceeding(tx: NonInviteClientTransaction, _: Any, now: float,
                                 out: list[Any]) -> None:
-    out.append(Send(tx.request, tx.destination))
+    out.append(fast_send(tx.request, tx.destination))
     # RFC 3261 17.1.2.2: "If Timer E fires while in the Proceeding state, the request MUST
     # be passed to the transport layer for retransmission, and Timer E MUST be reset with
     # a value of T2 seconds."
@@ -249,7 +254,7 @@ def _nict_complete(tx: NonInviteClientTransaction, response: Response, now: floa
                    out: list[Any]) -> None:
     tx._cancel_timer(Timer.E, out)
     tx._cancel_timer(Timer.F, out)
-    out.append(ResponseReceived(response))
+    out.append(_response_received(response))
     # RFC 3261 17.1.2.2: "start timer K ... T4 seconds for unreliable transports, and zero
     # seconds for reliable transports."
     tx._start_timer(Timer.K, tx.config.duration(Timer.K, reliable=tx.reliable), now, out)

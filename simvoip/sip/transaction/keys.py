@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simvoip.sip.errors import LocalProtocolError
+from simvoip.sip.grammar import fast_new
 from simvoip.sip.headers import MAGIC_COOKIE, Via
 from simvoip.sip.message import Request, Response
 
@@ -76,6 +77,16 @@ class LegacyKey:
 
 AnyKey = TransactionKey | LegacyKey
 
+# Keys are built for every message (matching) and every transaction: skip the frozen
+# dataclass __init__ (the fields are already strings; the hash is computed here, as
+# __post_init__ would).
+_new_key = fast_new(TransactionKey)
+
+
+def _key(branch: str, sent_by: str | None, method: str) -> TransactionKey:
+    return _new_key(branch, sent_by, method, hash((branch, sent_by, method)))  # type: ignore[no-any-return]
+
+
 _DEFAULT_PORTS = {"TLS": 5061, "WSS": 443, "WS": 80}
 
 
@@ -95,11 +106,11 @@ def client_key(message: Request | Response) -> TransactionKey | None:
     >>> client_key(r)
     TransactionKey(branch='z9hG4bK9', sent_by=None, method='CANCEL')
     """
-    branch = message.branch
+    branch = message.top_via.branch
     if not branch:
         return None
     method = message.method if isinstance(message, Request) else message.cseq.method
-    return TransactionKey(branch, None, method)
+    return _key(branch, None, method)
 
 
 def server_key(request: Request) -> AnyKey:
@@ -117,7 +128,7 @@ def server_key(request: Request) -> AnyKey:
     method = "INVITE" if request.method == "ACK" else request.method
     branch = via.branch
     if branch and branch.startswith(MAGIC_COOKIE):
-        return TransactionKey(branch, _sent_by(via), method)
+        return _key(branch, _sent_by(via), method)
     return _legacy_key(request, via, method)
 
 
@@ -138,7 +149,7 @@ def cancel_target_key(cancel: Request) -> AnyKey:
     via = cancel.top_via
     branch = via.branch
     if branch and branch.startswith(MAGIC_COOKIE):
-        return TransactionKey(branch, _sent_by(via), "INVITE")
+        return _key(branch, _sent_by(via), "INVITE")
     return _legacy_key(cancel, via, "INVITE")
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from simvoip.sip.effects import Address, Send
+from simvoip.sip.effects import Address, fast_send
 from simvoip.sip.errors import LocalProtocolError
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.base import DEFAULT_TIMERS, Transaction
 from simvoip.sip.transaction.builders import make_trying
 from simvoip.sip.transaction.events import RequestReceived, TimedOut, TransportFailed
-from simvoip.sip.transaction.keys import server_key
+from simvoip.sip.transaction.keys import AnyKey, server_key
 from simvoip.sip.transaction.table import Input, Machine, State, Transition
 from simvoip.sip.transaction.timers import Timer, TimerConfig
 
@@ -44,8 +44,11 @@ class ServerTransaction(Transaction):
     __slots__ = ("last_response",)
 
     def __init__(self, request: Request, destination: Address,
-                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0) -> None:
-        super().__init__(request, destination, config, now, server_key(request))
+                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
+                 key: AnyKey | None = None) -> None:
+        # ``key``: server_key(request) when the caller has just computed it (matching).
+        super().__init__(request, destination, config, now,
+                         key if key is not None else server_key(request))
         #: The most recent response sent (retransmitted on request retransmissions).
         self.last_response: Response | None = None
 
@@ -78,14 +81,14 @@ class ServerTransaction(Transaction):
 
 def _send(tx: ServerTransaction, response: Response, now: float, out: list[Any]) -> None:
     tx.last_response = response
-    out.append(Send(response, tx.destination))
+    out.append(fast_send(response, tx.destination))
 
 
 def _resend_last(tx: ServerTransaction, _: Any, now: float, out: list[Any]) -> None:
     # RFC 3261 17.2.1 / 17.2.2: a request retransmission is answered with the most
     # recent response sent (none yet: nothing to do).
     if tx.last_response is not None:
-        out.append(Send(tx.last_response, tx.destination))
+        out.append(fast_send(tx.last_response, tx.destination))
 
 
 def _transport_failed(tx: ServerTransaction, reason: Any, now: float, out: list[Any]) -> None:
@@ -222,10 +225,10 @@ class InviteServerTransaction(ServerTransaction):
 
     def __init__(self, request: Request, destination: Address,
                  config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
-                 auto_trying: bool = True) -> None:
+                 auto_trying: bool = True, key: AnyKey | None = None) -> None:
         if request.method != "INVITE":
             raise LocalProtocolError(f"an INVITE server transaction cannot serve {request.method}")
-        super().__init__(request, destination, config, now)
+        super().__init__(request, destination, config, now, key=key)
         self.auto_trying = auto_trying
 
 
@@ -297,7 +300,8 @@ class NonInviteServerTransaction(ServerTransaction):
     __slots__ = ()
 
     def __init__(self, request: Request, destination: Address,
-                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0) -> None:
+                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
+                 key: AnyKey | None = None) -> None:
         if request.method in ("INVITE", "ACK"):
             raise LocalProtocolError(f"a non-INVITE server transaction cannot serve {request.method}")
-        super().__init__(request, destination, config, now)
+        super().__init__(request, destination, config, now, key=key)

@@ -45,6 +45,8 @@ class Timer(StrEnum):
 
 #: Timers that drive retransmissions; never armed on reliable transports.
 RETRANSMIT_TIMERS = (Timer.A, Timer.E, Timer.G)
+#: 64*T1 on every transport (RFC 3261 Table 4, RFC 6026 8.11).
+_SIXTY_FOUR_T1 = frozenset({Timer.B, Timer.F, Timer.H, Timer.L, Timer.M})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +92,14 @@ class TimerConfig:
         * J: 64*T1 on unreliable, 0 on reliable.
         * L, M: 64*T1 "for all transports" (RFC 6026 8.7, 8.4).
         """
-        t = timer if isinstance(timer, Timer) else Timer(timer)
+        t = timer if timer.__class__ is Timer else Timer(timer)
         t1 = self.t1
+        if t in _SIXTY_FOUR_T1:
+            return 64 * t1
         if t in RETRANSMIT_TIMERS:
             if reliable:
                 raise LocalProtocolError(f"Timer {t} is not used on reliable transports")
             return t1
-        if t in (Timer.B, Timer.F, Timer.H, Timer.L, Timer.M):
-            return 64 * t1
         if t is Timer.C:
             return self.timer_c
         if reliable:

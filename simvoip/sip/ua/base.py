@@ -1,4 +1,5 @@
-"""Plumbing of the user agent core: transactions, registration, OPTIONS, dispatch."""
+"""Plumbing of the user agent core: transactions, OPTIONS, request dispatch (registration and
+digest answers come from :mod:`.registration`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from simvoip.sip.dialog import Dialog, DialogState, next_hop
 from simvoip.sip.digest import Challenge, DigestClient
-from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.effects import (
+    Address,
+    CancelTimer,
+    Send,
+    StartTimer,
+    fast_send,
+)
 from simvoip.sip.errors import LocalProtocolError, ParseError, RemoteProtocolError
 from simvoip.sip.grammar import split_commas
-from simvoip.sip.headers import NameAddr
 from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.screening import screen_request, screen_response
 from simvoip.sip.transaction.builders import make_cancel
@@ -23,16 +29,15 @@ from simvoip.sip.transaction.events import (
     TransportFailed,
 )
 from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransaction
-from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.call import Call, UATimerKey
 from simvoip.sip.ua.config import UAConfig
 from simvoip.sip.ua.events import (
     CallStarted,
     OptionsResult,
-    Registered,
     RegistrationFailed,
 )
 from simvoip.sip.ua.messages import make_response, new_branch, new_call_id, new_tag
+from simvoip.sip.ua.registration import RegistrationMixin
 from simvoip.sip.ua.transactions import (
     TransactionOwner,
     TransactionTable,
@@ -42,6 +47,8 @@ from simvoip.sip.ua.transactions import (
 
 __all__ = ["UserAgentBase", "ALLOW", "KNOWN_METHODS"]
 
+_TIMER_EFFECTS = (StartTimer, CancelTimer)
+
 #: Methods this UA implements (RFC 3261 20.5 Allow).
 ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS")
 #: Methods it knows of but does not accept (405 rather than 501, RFC 3261 8.2.1).
@@ -49,10 +56,12 @@ KNOWN_METHODS = ("REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "U
                  "MESSAGE", "PUBLISH")
 
 
-class UserAgentBase(TransactionOwner):
-    """Plumbing of :class:`~simvoip.sip.ua.core.UserAgent`: transactions, registration,
-    OPTIONS, request dispatch. The INVITE usage lives in the caller and callee mixins
-    (:mod:`.uac`, :mod:`.uas`); the stubs at the end name what they provide.
+class UserAgentBase(RegistrationMixin, TransactionOwner):
+    """Plumbing of :class:`~simvoip.sip.ua.core.UserAgent`: transactions, OPTIONS, request
+    dispatch. Registration and digest answers come from
+    :class:`~simvoip.sip.ua.registration.RegistrationMixin`; the INVITE usage lives in the
+    caller and callee mixins (:mod:`.uac`, :mod:`.uas`); the stubs at the end name what
+    they provide.
     """
 
     def __init__(self, config: UAConfig, rng: random.Random) -> None:
@@ -70,11 +79,16 @@ class UserAgentBase(TransactionOwner):
         #: What each of our client transactions is for: key -> (purpose, call_id).
         self._purpose: dict[Any, tuple[str, str]] = {}
         self._server_call: dict[Any, str] = {}
+        #: Owner (Call-ID ...) -> how many of the two maps above name it: a finished
+        #: call retires once none does. Kept by _own_client/_own_server/_disown.
+        self._live: dict[str, int] = {}
         self._reg_call_id: str | None = None
         self._reg_cseq = self._initial_cseq() - 1
         self._reg_expires = config.register_expires
         self.registered_until: float | None = None
         self._reg_tx: ClientTransaction | None = None
+        #: The client transaction _start_client created last.
+        self._last_client: ClientTransaction | None = None
         self._register_again = False
 
     # -- public API -------------------------------------------------------------------------
@@ -116,41 +130,6 @@ class UserAgentBase(TransactionOwner):
         crash = self.config.behaviour.crash_at
         return crash is not None and now >= crash
 
-    def register(self, now: float, *, expires: int | None = None) -> list[Any]:
-        """Send REGISTER to the configured registrar (RFC 3261 10.2); ``expires=0`` un-registers."""
-        if self.config.registrar is None:
-            raise LocalProtocolError("no registrar configured")
-        if self.crashed(now):
-            return []
-        if expires is not None:
-            self._reg_expires = expires
-        tx = self._reg_tx
-        if tx is not None and tx.state in (State.TRYING, State.PROCEEDING):
-            # RFC 3261 10.2: no new REGISTER before the previous one has its final
-            # response (or timed out): send it right after.
-            self._register_again = True
-            return []
-        if self._reg_call_id is None:
-            # RFC 3261 10.2: the same Call-ID for all registrations from this UA.
-            self._reg_call_id = new_call_id(self.rng, self.config.host)
-        self._reg_cseq += 1
-        aor = self.config.aor
-        name = f'{self.config.display_name} ' if self.config.display_name else ""
-        headers = self._base_headers(
-            branch=new_branch(self.rng), to=f"{name}<{aor}>",
-            from_=f"{name}<{aor}>;tag={new_tag(self.rng)}", call_id=self._reg_call_id,
-            cseq=f"{self._reg_cseq} REGISTER", route=False,
-        )
-        headers.add("Contact", f"<{self.config.contact}>")
-        headers.add("Expires", str(self._reg_expires))
-        self._apply_credentials(headers, "REGISTER", self.config.registrar)
-        request = Request("REGISTER", self.config.registrar, headers)
-        return self._start_client(request, next_hop(self.config.registrar), "register", "", now)
-
-    def unregister(self, now: float) -> list[Any]:
-        """REGISTER with Expires: 0 for our contact (RFC 3261 10.2.2)."""
-        return self.register(now, expires=0)
-
     def options(self, target: str, now: float) -> list[Any]:
         """Send OPTIONS to ``target`` (RFC 3261 11); the result comes as :class:`OptionsResult`."""
         if self.crashed(now):
@@ -168,7 +147,8 @@ class UserAgentBase(TransactionOwner):
 
     def receive(self, message: Request | Response, source: Address, now: float) -> list[Any]:
         """A parsed message arrived from ``source``."""
-        if self.crashed(now):
+        crash = self.config.behaviour.crash_at
+        if crash is not None and now >= crash:
             return []
         out: list[Any] = []
         try:
@@ -192,7 +172,8 @@ class UserAgentBase(TransactionOwner):
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
         """Timer ``name`` armed with ``key`` fired."""
-        if self.crashed(now):
+        crash = self.config.behaviour.crash_at
+        if crash is not None and now >= crash:
             return []
         out: list[Any] = []
         if self.transactions.owns_timer(key):
@@ -219,18 +200,15 @@ class UserAgentBase(TransactionOwner):
 
     def _base_headers(self, *, branch: str, to: str, from_: str, call_id: str, cseq: str,
                       route: bool = True) -> Headers:
-        h = Headers()
-        h.add("Via", f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={branch}")
-        h.add("Max-Forwards", "70")
-        if route and self.config.outbound_proxy:
-            h.add("Route", f"<{self.config.outbound_proxy}>")
-        h.add("From", from_)
-        h.add("To", to)
-        h.add("Call-ID", call_id)
-        h.add("CSeq", cseq)
-        if self.config.user_agent:
-            h.add("User-Agent", self.config.user_agent)
-        return h
+        config = self.config
+        rows = [("Via", f"SIP/2.0/{config.transport.upper()} {config.sent_by};branch={branch}"),
+                ("Max-Forwards", "70")]
+        if route and config.outbound_proxy:
+            rows.append(("Route", f"<{config.outbound_proxy}>"))
+        rows += [("From", from_), ("To", to), ("Call-ID", call_id), ("CSeq", cseq)]
+        if config.user_agent:
+            rows.append(("User-Agent", config.user_agent))
+        return Headers(rows)
 
     def _via(self) -> str:
         return f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={new_branch(self.rng)}"
@@ -243,22 +221,22 @@ class UserAgentBase(TransactionOwner):
                       now: float) -> list[Any]:
         out: list[Any] = []
         tx, outputs = self.transactions.start_client(request, destination, now)
-        self._purpose[tx.key] = (purpose, owner)
+        self._own_client(tx.key, purpose, owner)
         if purpose == "register":
             self._reg_tx = tx
         self._absorb(tx, outputs, now, out)
+        self._last_client = tx
         return out
 
     def _send(self, message: Request | Response, destination: Address, now: float,
               out: list[Any]) -> None:
-        out.append(Send(message, destination))
+        out.append(fast_send(message, destination))
         self._record(message, now)
 
     def _record(self, message: Request | Response, now: float, direction: str = "sent") -> None:
-        try:
-            call = self.calls.get(message.call_id)
-        except ParseError:
-            return
+        # The Call-ID row as such: a missing or malformed one (which the call_id view
+        # refuses) is never a key of self.calls.
+        call = self.calls.get(message.headers.get("Call-ID"))  # type: ignore[arg-type]
         if call is None:
             return
         call.messages.append((now, direction, message))
@@ -276,28 +254,73 @@ class UserAgentBase(TransactionOwner):
         Effects go first (e.g. the ACK of a 407), then events (which may send new
         requests), then termination.
         """
+        events: list[Any] | None = None
+        terminated = False
         for o in outputs:
             if isinstance(o, Send):
                 out.append(o)
                 self._record(o.message, now)
-            elif isinstance(o, StartTimer | CancelTimer):
+            elif isinstance(o, _TIMER_EFFECTS):
                 out.append(o)
-        for o in outputs:
-            if isinstance(o, Send | StartTimer | CancelTimer | Terminated):
-                continue
+            elif isinstance(o, Terminated):
+                terminated = True
+            elif events is None:
+                events = [o]
+            else:
+                events.append(o)
+        if events is not None:
             if isinstance(tx, ClientTransaction):
-                self._client_event(tx, o, now, out)
-            elif isinstance(o, RequestReceived):
-                # RFC 6026 8.7: an ACK matched an IST in Accepted: same as a 2xx ACK.
-                self._receive_ack_for_2xx(o.request, now, out)
-            elif isinstance(o, TimedOut) and isinstance(tx, InviteServerTransaction):
-                self._ist_timed_out(tx, now, out)
-        if any(isinstance(o, Terminated) for o in outputs):
+                for o in events:
+                    self._client_event(tx, o, now, out)
+            else:
+                for o in events:
+                    if isinstance(o, RequestReceived):
+                        # RFC 6026 8.7: an ACK matched an IST in Accepted: same as a 2xx ACK.
+                        self._receive_ack_for_2xx(o.request, now, out)
+                    elif isinstance(o, TimedOut) and isinstance(tx, InviteServerTransaction):
+                        self._ist_timed_out(tx, now, out)
+        if terminated:
             self._transaction_terminated(tx, now, out)
 
+    # -- which transactions belong to what (for retiring finished calls) ------------------------
+
+    def _own_client(self, key: Any, purpose: str, owner: str) -> None:
+        old = self._purpose.get(key)
+        if old is not None:
+            self._unlive(old[1])
+        self._purpose[key] = (purpose, owner)
+        self._live[owner] = self._live.get(owner, 0) + 1
+
+    def _own_server(self, key: Any, call_id: str) -> None:
+        old = self._server_call.get(key)
+        if old is not None:
+            self._unlive(old)
+        self._server_call[key] = call_id
+        self._live[call_id] = self._live.get(call_id, 0) + 1
+
+    def _disown(self, key: Any, *, server: bool = True) -> str | None:
+        """Forget transaction ``key``; its owner (purpose owner or, with ``server``, the
+        server transaction's call), if any."""
+        purpose = self._purpose.pop(key, None)
+        if purpose:
+            owner: str | None = purpose[1]
+        elif server:
+            owner = self._server_call.pop(key, None)
+        else:
+            owner = None
+        if owner is not None:
+            self._unlive(owner)
+        return owner
+
+    def _unlive(self, owner: str) -> None:
+        n = self._live[owner] - 1
+        if n:
+            self._live[owner] = n
+        else:
+            del self._live[owner]
+
     def _transaction_terminated(self, tx: Any, now: float, out: list[Any]) -> None:
-        purpose = self._purpose.pop(tx.key, None)
-        owner = purpose[1] if purpose else self._server_call.pop(tx.key, None)
+        owner = self._disown(tx.key)
         if owner:
             call = self.calls.get(owner)
             if call is not None:
@@ -343,123 +366,6 @@ class UserAgentBase(TransactionOwner):
             for dialog in late.dialogs.values():
                 dialog.state = DialogState.TERMINATED
 
-    # -- digest (RFC 3261 22.2, 22.3) ---------------------------------------------------------
-
-    def _auth_retry(self, tx: ClientTransaction, response: Response, purpose: str, owner: str,
-                    now: float, out: list[Any]) -> bool:
-        """Answer a 401/407 by resending the request with credentials; False if we cannot."""
-        request = self._authorized_copy(tx.request, response)
-        if request is None:
-            return False
-        out.extend(self._start_client(request, tx.destination, purpose, owner, now))
-        return True
-
-    def _authorized_copy(self, request: Request, response: Response) -> Request | None:
-        code = response.status_code
-        if code not in (401, 407):
-            return None
-        challenge_name = "WWW-Authenticate" if code == 401 else "Proxy-Authenticate"
-        cred_name = "Authorization" if code == 401 else "Proxy-Authorization"
-        fresh = False
-        for row in response.headers.get_all(challenge_name):
-            try:
-                challenge = Challenge.parse(row)
-            except ParseError:
-                continue
-            if not self.digest.can_answer(challenge):
-                continue
-            # RFC 3261 22.2: credentials for this realm were sent and rejected again
-            # without stale=true: they are wrong; do not loop.
-            realm = f'realm="{challenge.realm}"'
-            if any(realm in r for r in request.headers.get_all(cred_name)) and not challenge.stale:
-                return None
-            self._challenges[challenge.realm] = (cred_name, challenge)
-            fresh = True
-        if not fresh:
-            return None
-        return self._next_attempt(request, request.headers.copy())
-
-    def _apply_credentials(self, headers: Headers, method: str, uri: str) -> None:
-        """Put credentials for every realm that challenged us before (RFC 3261 22.3:
-        a UA may pre-emptively reuse them; the server answers stale=true when the
-        nonce has expired)."""
-        headers.remove("Authorization")
-        headers.remove("Proxy-Authorization")
-        for name, challenge in self._challenges.values():
-            headers.add(name, str(self.digest.authorize(challenge, method, uri)))
-
-    def _next_attempt(self, request: Request, headers: Headers) -> Request:
-        """The same request as a new transaction: new branch, CSeq + 1 (RFC 3261 8.1.3.5)."""
-        headers.set("Via", self._via())
-        cseq = request.cseq
-        headers.set("CSeq", f"{cseq.number + 1} {cseq.method}")
-        if request.method == "REGISTER":
-            self._reg_cseq = cseq.number + 1
-        self._apply_credentials(headers, request.method, request.uri)
-        return Request(request.method, request.uri, headers, request.body, request.version)
-
-    # -- registration (RFC 3261 10.2) -----------------------------------------------------------
-
-    def _register_response(self, tx: ClientTransaction, response: Response, now: float,
-                           out: list[Any]) -> None:
-        code = response.status_code
-        if code < 200:
-            return
-        if code in (401, 407):
-            if not self._auth_retry(tx, response, "register", "", now, out):
-                out.append(RegistrationFailed(self.config.aor, code, now))
-                self._registration_settled(now, out)
-            return
-        if code == 423:
-            # RFC 3261 10.2.8: retry with at least Min-Expires.
-            min_expires = response.headers.get("Min-Expires") or ""
-            if min_expires.isdigit() and int(min_expires) > self._reg_expires:
-                self._reg_expires = int(min_expires)
-                headers = tx.request.headers.copy()
-                headers.set("Expires", min_expires)
-                out.extend(self._start_client(self._next_attempt(tx.request, headers),
-                                              tx.destination, "register", "", now))
-                return
-        if code >= 300:
-            out.append(RegistrationFailed(self.config.aor, code, now))
-            self._registration_settled(now, out)
-            return
-        granted = self._granted_expires(response)
-        key = UATimerKey(self.config.aor, "register")
-        if granted <= 0:
-            self.registered_until = None
-            out.append(CancelTimer("register", key))
-        else:
-            self.registered_until = now + granted
-            # Refresh before expiry: margin before, but never later than half-way... and
-            # never earlier than half of the lifetime.
-            refresh = max(granted - self.config.refresh_margin, granted / 2)
-            out.append(StartTimer("register", now + refresh, key))
-        out.append(Registered(self.config.aor, granted, now))
-        self._registration_settled(now, out)
-
-    def _registration_settled(self, now: float, out: list[Any]) -> None:
-        if self._register_again:
-            self._register_again = False
-            out.extend(self.register(now))
-
-    def _granted_expires(self, response: Response) -> int:
-        mine = self.config.contact
-        for row in response.headers.get_all("Contact"):
-            for value in split_commas(row):
-                try:
-                    na = NameAddr.parse(value)
-                except ParseError:
-                    continue
-                if na.uri == mine:
-                    e = na.params.get("expires")
-                    if e is not None and e.isdigit():
-                        return int(e)
-        header = response.headers.get("Expires")
-        if header and header.isdigit():
-            return int(header)
-        return 0 if self._reg_expires == 0 else self._reg_expires
-
     # -- requests in (RFC 3261 8.2) ---------------------------------------------------------------
 
     def _receive_response(self, response: Response, now: float, out: list[Any]) -> None:
@@ -495,7 +401,7 @@ class UserAgentBase(TransactionOwner):
         else:
             auto_trying = True
         server, outputs = self.transactions.start_server(request, now, auto_trying=auto_trying)
-        self._server_call[server.key] = request.call_id
+        self._own_server(server.key, request.call_id)
         self._absorb(server, outputs, now, out)
         try:
             self._new_request(server, request, now, out)
@@ -569,7 +475,7 @@ class UserAgentBase(TransactionOwner):
             # RFC 3261 12.2.2: CSeq lower than the remote CSeq -> 500.
             self._respond(tx, 500, now, out, reason="Out of Order")
             return
-        self._server_call[tx.key] = call.call_id
+        self._own_server(tx.key, call.call_id)
         if request.method == "BYE":
             self._receive_bye(call, dialog, tx, request, now, out)
         elif request.method == "INVITE":
@@ -582,9 +488,7 @@ class UserAgentBase(TransactionOwner):
         no 2xx being retransmitted)."""
         if not call.finished or call.pending_ok:
             return
-        if any(owner == call.call_id for _, owner in self._purpose.values()):
-            return
-        if any(owner == call.call_id for owner in self._server_call.values()):
+        if self._live.get(call.call_id):
             return
         for d in call.dialogs.values():
             d.state = DialogState.TERMINATED

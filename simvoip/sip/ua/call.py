@@ -13,15 +13,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simvoip.sip.dialog import Dialog
 from simvoip.sip.effects import Address
+from simvoip.sip.grammar import fast_new
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.client import InviteClientTransaction
 from simvoip.sip.transaction.server import InviteServerTransaction
 
-__all__ = ["Call", "UATimerKey", "PendingOk"]
+__all__ = ["Call", "UATimerKey", "PendingOk", "ua_timer_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,11 @@ class UATimerKey:
     owner: str
     kind: str
     seq: int = 0
+
+
+#: ``UATimerKey(owner, kind, seq)`` without the frozen ``__init__`` (hot path; all three
+#: fields required).
+ua_timer_key: Callable[[str, str, int], UATimerKey] = fast_new(UATimerKey)
 
 
 @dataclass(slots=True)
@@ -85,7 +92,8 @@ class Call:
     messages: list[tuple[float, str, Request | Response]] = field(default_factory=list)
 
     def count_send(self, label: str) -> None:
-        self.sent[label] += 1
+        sent = self.sent
+        sent[label] = sent.get(label, 0) + 1  # Counter's += goes through __missing__
 
     @property
     def transmissions(self) -> int:

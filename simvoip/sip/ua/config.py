@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from simvoip.sip.grammar import remember
 from simvoip.sip.transaction.timers import TimerConfig
 from simvoip.sip.uri import SipUri
 
 __all__ = ["UABehaviour", "UAConfig"]
+
+#: (aor, host, port, transport) -> Contact URI (see UAConfig.contact).
+_CONTACTS: dict[tuple[str, str, int, str], str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +136,16 @@ class UAConfig:
 
     @property
     def contact(self) -> str:
-        port = "" if self.port == 5060 else f":{self.port}"
-        user = f"{self.user}@" if self.user else ""
-        transport = "" if self.transport.upper() == "UDP" else f";transport={self.transport.lower()}"
-        return f"sip:{user}{self.host}{port}{transport}"
+        # Asked for on every dialog-creating message: remembered per identity.
+        key = (self.aor, self.host, self.port, self.transport)
+        contact = _CONTACTS.get(key)
+        if contact is None:
+            port = "" if self.port == 5060 else f":{self.port}"
+            user = f"{self.user}@" if self.user else ""
+            transport = "" if self.transport.upper() == "UDP" else f";transport={self.transport.lower()}"
+            contact = f"sip:{user}{self.host}{port}{transport}"
+            remember(_CONTACTS, key, contact)
+        return contact
 
     @property
     def sent_by(self) -> str:

@@ -35,6 +35,9 @@ REASON_PHRASES = {
     604: "Does Not Exist Anywhere", 606: "Not Acceptable",
 }
 
+_CLASS_PHRASES = {1: "Trying", 2: "OK", 3: "Redirection", 4: "Client Error", 5: "Server Error",
+                  6: "Global Failure"}
+
 
 def reason_phrase(status: int) -> str:
     """The RFC 3261 section 21 phrase for ``status`` (class default otherwise).
@@ -42,9 +45,8 @@ def reason_phrase(status: int) -> str:
     >>> reason_phrase(486), reason_phrase(499)
     ('Busy Here', 'Client Error')
     """
-    default = {1: "Trying", 2: "OK", 3: "Redirection", 4: "Client Error", 5: "Server Error",
-               6: "Global Failure"}
-    return REASON_PHRASES.get(status, default.get(status // 100, "Unknown"))
+    phrase = REASON_PHRASES.get(status)
+    return phrase if phrase is not None else _CLASS_PHRASES.get(status // 100, "Unknown")
 
 
 def make_response(
@@ -62,20 +64,23 @@ def make_response(
     copied and gets ``to_tag`` when it has no tag yet (a 100 Trying is
     never tagged by callers).
     """
-    headers = Headers()
+    # Rows first, one Headers at the end (each Headers.add copies the row tuple).
+    source = request.headers
+    rows: list[tuple[str, str]] = []
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        for value in request.headers.get_all(name):
+        for value in source.get_all(name):
             if name == "To" and to_tag is not None and status != 100:
                 to = request.to
                 if to.tag is None:
                     value = str(to.with_tag(to_tag))
-            headers.add(name, value)
-    if status == 100 and "Timestamp" in request.headers:
+            rows.append((name, value))
+    if status == 100 and "Timestamp" in source:
         # RFC 3261 8.2.6.1: a 100 echoes the Timestamp header.
-        headers.add("Timestamp", request.headers.get("Timestamp") or "")
-    for name, value in extra or []:
-        headers.add(name, value)
-    return Response(status, reason if reason is not None else reason_phrase(status), headers, body)
+        rows.append(("Timestamp", source.get("Timestamp") or ""))
+    if extra:
+        rows.extend(extra)
+    return Response(status, reason if reason is not None else reason_phrase(status),
+                    Headers(rows), body)
 
 
 def new_branch(rng: random.Random) -> str:

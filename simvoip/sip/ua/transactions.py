@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer, fast_address
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import split_commas
 from simvoip.sip.message import Headers, Request, Response
@@ -29,6 +29,7 @@ from simvoip.sip.transaction.client import (
 )
 from simvoip.sip.transaction.events import Terminated
 from simvoip.sip.transaction.keys import (
+    AnyKey,
     LegacyKey,
     TransactionKey,
     cancel_target_key,
@@ -40,14 +41,20 @@ from simvoip.sip.transaction.server import (
     NonInviteServerTransaction,
     ServerTransaction,
 )
+from simvoip.sip.transaction.table import State
 from simvoip.sip.transaction.timers import TimerConfig
 
 __all__ = ["TransactionOwner", "TransactionTable", "is_effect", "replace_top_via", "response_address", "stamp_received"]
 
+#: What the adapter carries out, as a tuple for ``isinstance`` (built once, not per call).
+EFFECT_TYPES = (Send, StartTimer, CancelTimer)
+_KEY_TYPES = (TransactionKey, LegacyKey)
+_TERMINATED = State.TERMINATED
+
 
 def is_effect(output: Any) -> bool:
     """True for what the adapter carries out (Send / StartTimer / CancelTimer)."""
-    return isinstance(output, Send | StartTimer | CancelTimer)
+    return isinstance(output, EFFECT_TYPES)
 
 
 def stamp_received(request: Request, source: Address) -> Request:
@@ -94,10 +101,11 @@ def response_address(message: Request | Response) -> Address:
     Address(host='alice', port=5070, transport='UDP')
     """
     via = message.top_via
-    host = via.params.get("received") or via.host
-    rport = via.params.get("rport")
+    params = via.params
+    host = params.get("received") or via.host
+    rport = params.get("rport")
     port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
-    return Address(host, port, via.transport)
+    return fast_address(host, port, via.transport)
 
 
 class TransactionTable:
@@ -107,6 +115,9 @@ class TransactionTable:
         self.config = config or TimerConfig()
         self.clients: dict[TransactionKey, ClientTransaction] = {}
         self.servers: dict[TransactionKey | LegacyKey, ServerTransaction] = {}
+        # The request last looked up by find_server and its key: start_server for the
+        # same request (a new one) reuses the key instead of computing it again.
+        self._matched: tuple[Request | None, AnyKey | None] = (None, None)
 
     def __len__(self) -> int:
         return len(self.clients) + len(self.servers)
@@ -128,12 +139,17 @@ class TransactionTable:
                      auto_trying: bool = True) -> tuple[ServerTransaction, list[Any]]:
         """Create and start the server transaction for a new ``request`` (not ACK)."""
         destination = response_address(request)
+        matched, key = self._matched
+        if matched is request:
+            self._matched = (None, None)
+        else:
+            key = None
         tx: ServerTransaction
         if request.method == "INVITE":
             tx = InviteServerTransaction(request, destination, self.config, now,
-                                         auto_trying=auto_trying)
+                                         auto_trying=auto_trying, key=key)
         else:
-            tx = NonInviteServerTransaction(request, destination, self.config, now)
+            tx = NonInviteServerTransaction(request, destination, self.config, now, key=key)
         self.servers[tx.key] = tx
         return tx, self._reap(tx, tx.start(now))
 
@@ -148,9 +164,11 @@ class TransactionTable:
 
     def find_server(self, request: Request) -> ServerTransaction | None:
         try:
-            return self.servers.get(server_key(request))
+            key = server_key(request)
         except ParseError:
             return None
+        self._matched = (request, key)
+        return self.servers.get(key)
 
     def find_cancelled(self, cancel: Request) -> InviteServerTransaction | None:
         """The INVITE server transaction a CANCEL refers to (9.2)."""
@@ -160,10 +178,10 @@ class TransactionTable:
     # -- inputs ------------------------------------------------------------------------------
 
     def owns_timer(self, key: Any) -> bool:
-        return isinstance(key, TransactionKey | LegacyKey)
+        return isinstance(key, _KEY_TYPES)
 
     def transaction_for_timer(self, key: Any) -> Transaction | None:
-        if isinstance(key, TransactionKey) and key.sent_by is None:
+        if key.__class__ is TransactionKey and key.sent_by is None:
             return self.clients.get(key)
         return self.servers.get(key)
 
@@ -209,7 +227,8 @@ class TransactionTable:
         return out
 
     def _reap(self, tx: Transaction, outputs: list[Any]) -> list[Any]:
-        if any(isinstance(o, Terminated) for o in outputs):
+        # Only a step into Terminated reports Terminated: look at the outputs only then.
+        if tx.state is _TERMINATED and any(isinstance(o, Terminated) for o in outputs):
             if isinstance(tx, ClientTransaction):
                 self.clients.pop(tx.key, None)  # type: ignore[arg-type]
             else:

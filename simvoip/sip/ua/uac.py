@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simvoip.sip.dialog import Dialog, DialogState
-from simvoip.sip.effects import CancelTimer, StartTimer
+from simvoip.sip.effects import fast_cancel_timer, fast_start_timer
 from simvoip.sip.errors import LocalProtocolError, ParseError
 from simvoip.sip.grammar import split_commas
 from simvoip.sip.headers import NameAddr
@@ -17,7 +17,7 @@ from simvoip.sip.sdp_session import make_offer
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
 from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.base import UserAgentBase
-from simvoip.sip.ua.call import Call, UATimerKey
+from simvoip.sip.ua.call import Call, UATimerKey, ua_timer_key
 from simvoip.sip.ua.events import (
     CallAnswered,
     CallEnded,
@@ -26,7 +26,7 @@ from simvoip.sip.ua.events import (
     CallUpdated,
     CallUpdateFailed,
 )
-from simvoip.sip.ua.messages import new_call_id, new_tag
+from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag
 
 __all__ = ["InviteClientMixin"]
 
@@ -53,7 +53,7 @@ class InviteClientMixin(UserAgentBase):
         self.calls[call_id] = call
         name = f"{cfg.display_name} " if cfg.display_name else ""
         headers = self._base_headers(
-            branch=self._via().rpartition("branch=")[2], to=f"<{target}>",
+            branch=new_branch(self.rng), to=f"<{target}>",
             from_=f"{name}<{cfg.aor}>;tag={tag}", call_id=call_id,
             cseq=f"{self._initial_cseq()} INVITE",
         )
@@ -62,11 +62,11 @@ class InviteClientMixin(UserAgentBase):
         request = Request("INVITE", target, headers, call.sdp_offer)
         out: list[Any] = []
         self._send_invite(call, request, now, out)
-        out.append(StartTimer("invite-guard", now + cfg.invite_guard,
-                              UATimerKey(call_id, "invite-guard")))
+        out.append(fast_start_timer("invite-guard", now + cfg.invite_guard,
+                              ua_timer_key(call_id, "invite-guard", 0)))
         if cfg.invite_timeout is not None:
-            out.append(StartTimer("invite-timeout", now + cfg.invite_timeout,
-                                  UATimerKey(call_id, "invite-timeout")))
+            out.append(fast_start_timer("invite-timeout", now + cfg.invite_timeout,
+                                  ua_timer_key(call_id, "invite-timeout", 0)))
         self._started(call, now, out)
         return call_id, out
 
@@ -75,8 +75,16 @@ class InviteClientMixin(UserAgentBase):
         call.invite_destination = self._first_hop(request)
         call.state = "calling"
         out.extend(self._start_client(request, call.invite_destination, "invite", call.call_id, now))
-        tx = self.transactions.clients.get(_key(request))
-        call.invite_tx = tx if isinstance(tx, InviteClientTransaction) else None
+        call.invite_tx = self._started_invite_tx()
+
+    def _started_invite_tx(self) -> InviteClientTransaction | None:
+        """The INVITE client transaction _start_client just created, if it is still in the
+        table (the table's entry under its key, as a lookup by the request's key gives)."""
+        tx = self._last_client
+        if tx is None:
+            return None
+        tx = self.transactions.clients.get(tx.key)  # type: ignore[arg-type]
+        return tx if isinstance(tx, InviteClientTransaction) else None
 
     def hangup(self, call_id: str, now: float) -> list[Any]:
         """End the call whatever its state: CANCEL before an answer, BYE after."""
@@ -110,8 +118,8 @@ class InviteClientMixin(UserAgentBase):
     def _send_cancel(self, call: Call, now: float, out: list[Any]) -> None:
         call.cancel_pending = False
         # RFC 3261 9.1: no final response 64*T1 after the CANCEL: give the INVITE up.
-        out.append(StartTimer("invite-abandon", now + 64 * self.config.timers.t1,
-                              UATimerKey(call.call_id, "invite-abandon")))
+        out.append(fast_start_timer("invite-abandon", now + 64 * self.config.timers.t1,
+                              ua_timer_key(call.call_id, "invite-abandon", 0)))
         assert call.invite_destination is not None
         out.extend(self._start_client(self._cancel_request(call), call.invite_destination,
                                       "cancel", call.call_id, now))
@@ -181,8 +189,7 @@ class InviteClientMixin(UserAgentBase):
             "INVITE", via=self._via(), body=body, content_type="application/sdp",
             transport=self.config.transport)
         out.extend(self._start_client(request, hop, "reinvite", call.call_id, now))
-        tx = self.transactions.clients.get(_key(request))
-        call.reinvite_tx = tx if isinstance(tx, InviteClientTransaction) else None
+        call.reinvite_tx = self._started_invite_tx()
 
     # -- responses ---------------------------------------------------------------------------
 
@@ -278,7 +285,7 @@ class InviteClientMixin(UserAgentBase):
             self._send_bye(call, dialog, now, out)
             self._end(call, "cancelled", now, out)
         elif call.hangup_after is not None:
-            out.append(StartTimer("hangup", now + call.hangup_after, UATimerKey(call.call_id, "hangup")))
+            out.append(fast_start_timer("hangup", now + call.hangup_after, ua_timer_key(call.call_id, "hangup", 0)))
 
     def _invite_failure(self, call: Call, tx: ClientTransaction, response: Response, now: float,
                         out: list[Any]) -> None:
@@ -313,7 +320,7 @@ class InviteClientMixin(UserAgentBase):
 
     def _stop_invite_timers(self, call: Call, out: list[Any]) -> None:
         for kind in ("invite-timeout", "invite-guard", "invite-abandon"):
-            out.append(CancelTimer(kind, UATimerKey(call.call_id, kind)))
+            out.append(fast_cancel_timer(kind, ua_timer_key(call.call_id, kind, 0)))
 
     def _end(self, call: Call, reason: str, now: float, out: list[Any]) -> None:
         if call.finished:
@@ -321,7 +328,7 @@ class InviteClientMixin(UserAgentBase):
         call.state = "ended"
         call.end_reason = reason
         call.ended_at = now
-        out.append(CancelTimer("hangup", UATimerKey(call.call_id, "hangup")))
+        out.append(fast_cancel_timer("hangup", ua_timer_key(call.call_id, "hangup", 0)))
         out.append(CallEnded(call.call_id, reason, now))
 
     def _drop_dialog(self, call: Call, response: Response | None, tx: ClientTransaction) -> None:
@@ -359,7 +366,7 @@ class InviteClientMixin(UserAgentBase):
             else:
                 delay = self.rng.randint(0, 200) / 100
             call.reinvite_tx = None
-            out.append(StartTimer("glare", now + delay, UATimerKey(call.call_id, "glare")))
+            out.append(fast_start_timer("glare", now + delay, ua_timer_key(call.call_id, "glare", 0)))
             return
         call.reinvite_tx = None
         out.append(CallUpdateFailed(call.call_id, code, now))
@@ -392,7 +399,7 @@ class InviteClientMixin(UserAgentBase):
             tx = call.invite_tx
             if call.state in ("calling", "proceeding", "early") and tx is not None:
                 out.extend(self.transactions.discard(tx))
-                self._purpose.pop(tx.key, None)
+                self._disown(tx.key, server=False)
                 self._fail(call, 408, "Request Timeout", now, out)
         elif key.kind == "hangup":
             if call.state == "confirmed" and call.dialog is not None and not call.bye_sent:
@@ -403,16 +410,10 @@ class InviteClientMixin(UserAgentBase):
                     self._send_reinvite(call, now, out)
                 else:
                     # The other side's INVITE is still in progress: back off again.
-                    out.append(StartTimer("glare", now + self.rng.randint(0, 200) / 100,
-                                          UATimerKey(call.call_id, "glare")))
+                    out.append(fast_start_timer("glare", now + self.rng.randint(0, 200) / 100,
+                                          ua_timer_key(call.call_id, "glare", 0)))
         else:
             self._uas_timer(call, key, now, out)
-
-
-def _key(request: Request) -> Any:
-    from simvoip.sip.transaction.keys import client_key
-
-    return client_key(request)
 
 
 def _first_contact(response: Response) -> str | None:

@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from simvoip.sip.dialog import Dialog, DialogState
-from simvoip.sip.effects import CancelTimer, StartTimer
+from simvoip.sip.effects import fast_cancel_timer, fast_start_timer
 from simvoip.sip.errors import ParseError
 from simvoip.sip.message import Request
 from simvoip.sip.sdp_session import ANSWER_DIRECTION, direction_of, make_answer, make_offer
 from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransaction
 from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.base import UserAgentBase
-from simvoip.sip.ua.call import Call, PendingOk, UATimerKey
+from simvoip.sip.ua.call import Call, PendingOk, UATimerKey, ua_timer_key
 from simvoip.sip.ua.events import CallAnswered, CallUpdated, IncomingCall
-from simvoip.sip.ua.messages import make_response, reason_phrase
+from simvoip.sip.ua.messages import make_response, new_tag, reason_phrase
 
 __all__ = ["InviteServerMixin"]
 
@@ -65,7 +65,7 @@ class InviteServerMixin(UserAgentBase):
                     hangup_after=self.config.behaviour.auto_hangup_after)
         call.dialogs[dialog.remote_tag] = dialog
         self.calls[call.call_id] = call
-        self._server_call[tx.key] = call.call_id
+        self._own_server(tx.key, call.call_id)
         out.append(IncomingCall(call.call_id, request.headers.get("From") or "", now))
         b = self.config.behaviour
         if b.reject_code is not None or b.redirect_to:
@@ -76,20 +76,18 @@ class InviteServerMixin(UserAgentBase):
         if b.answer_delay is not None:
             self._schedule(call, "answer", b.answer_delay, now, out)
         if b.ring_timeout is not None and (b.answer_delay is None or b.answer_delay > b.ring_timeout):
-            out.append(StartTimer("ring-timeout", now + b.ring_timeout,
-                                  UATimerKey(call.call_id, "ring-timeout")))
+            out.append(fast_start_timer("ring-timeout", now + b.ring_timeout,
+                                  ua_timer_key(call.call_id, "ring-timeout", 0)))
 
     def _uas_tag(self) -> str:
-        from simvoip.sip.ua.messages import new_tag
-
         return new_tag(self.rng)
 
     def _schedule(self, call: Call, kind: str, delay: float, now: float, out: list[Any]) -> None:
-        key = UATimerKey(call.call_id, kind)
+        key = ua_timer_key(call.call_id, kind, 0)
         if delay <= 0:
             self._uas_timer(call, key, now, out)
         else:
-            out.append(StartTimer(kind, now + delay, key))
+            out.append(fast_start_timer(kind, now + delay, key))
 
     # -- public callee controls ------------------------------------------------------------
 
@@ -98,7 +96,7 @@ class InviteServerMixin(UserAgentBase):
         out: list[Any] = []
         call = self.calls.get(call_id)
         if call is not None and call.role == "uas" and not self.crashed(now):
-            self._uas_timer(call, UATimerKey(call_id, "answer"), now, out)
+            self._uas_timer(call, ua_timer_key(call_id, "answer", 0), now, out)
         return out
 
     def reject(self, call_id: str, status: int, now: float) -> list[Any]:
@@ -177,10 +175,10 @@ class InviteServerMixin(UserAgentBase):
         call.pending_ok[cseq] = PendingOk(ok, destination, now, timers.t1, tx)
         if not destination.reliable:
             # RFC 3261 13.3.1.4: retransmit the 2xx at T1, doubling up to T2, until the ACK.
-            out.append(StartTimer("2xx", now + timers.t1, UATimerKey(call.call_id, "2xx", cseq)))
+            out.append(fast_start_timer("2xx", now + timers.t1, ua_timer_key(call.call_id, "2xx", cseq)))
         # ... and give up after 64*T1 without ACK.
-        out.append(StartTimer("2xx-timeout", now + 64 * timers.t1,
-                              UATimerKey(call.call_id, "2xx-timeout", cseq)))
+        out.append(fast_start_timer("2xx-timeout", now + 64 * timers.t1,
+                              ua_timer_key(call.call_id, "2xx-timeout", cseq)))
 
     def _retransmit_2xx(self, call: Call, key: UATimerKey, now: float, out: list[Any]) -> None:
         pending = call.pending_ok.get(key.seq)
@@ -193,13 +191,13 @@ class InviteServerMixin(UserAgentBase):
         else:
             self._send(pending.response, pending.destination, now, out)
         pending.interval = min(2 * pending.interval, self.config.timers.t2)
-        out.append(StartTimer("2xx", now + pending.interval, key))
+        out.append(fast_start_timer("2xx", now + pending.interval, key))
 
     def _no_ack(self, call: Call, key: UATimerKey, now: float, out: list[Any]) -> None:
         pending = call.pending_ok.pop(key.seq, None)
         if pending is None:
             return
-        out.append(CancelTimer("2xx", UATimerKey(call.call_id, "2xx", key.seq)))
+        out.append(fast_cancel_timer("2xx", ua_timer_key(call.call_id, "2xx", key.seq)))
         # RFC 3261 13.3.1.4: no ACK within 64*T1: the dialog is confirmed but the session
         # should be ended with BYE.
         if call.dialog is not None and not call.finished:
@@ -216,7 +214,7 @@ class InviteServerMixin(UserAgentBase):
 
     def _cancel_behaviour(self, call: Call, out: list[Any]) -> None:
         for kind in _BEHAVIOUR_TIMERS:
-            out.append(CancelTimer(kind, UATimerKey(call.call_id, kind)))
+            out.append(fast_cancel_timer(kind, ua_timer_key(call.call_id, kind, 0)))
 
     # -- requests for an existing call -------------------------------------------------------
 
@@ -228,8 +226,8 @@ class InviteServerMixin(UserAgentBase):
         if pending is None:
             return
         self._record(ack, now, "received")
-        out.append(CancelTimer("2xx", UATimerKey(call.call_id, "2xx", ack.cseq.number)))
-        out.append(CancelTimer("2xx-timeout", UATimerKey(call.call_id, "2xx-timeout",
+        out.append(fast_cancel_timer("2xx", ua_timer_key(call.call_id, "2xx", ack.cseq.number)))
+        out.append(fast_cancel_timer("2xx-timeout", ua_timer_key(call.call_id, "2xx-timeout",
                                                          ack.cseq.number)))
         initial = call.invite is not None and ack.cseq.number == call.invite.cseq.number
         if call.role == "uas" and call.state == "confirmed" and initial:
@@ -238,8 +236,8 @@ class InviteServerMixin(UserAgentBase):
                 self._send_bye(call, call.dialog, now, out)
                 self._end(call, "local-bye", now, out)
             elif call.hangup_after is not None:
-                out.append(StartTimer("hangup", now + call.hangup_after,
-                                      UATimerKey(call.call_id, "hangup")))
+                out.append(fast_start_timer("hangup", now + call.hangup_after,
+                                      ua_timer_key(call.call_id, "hangup", 0)))
         self._maybe_retire(call)
 
     def _ist_timed_out(self, tx: InviteServerTransaction, now: float, out: list[Any]) -> None:
@@ -255,7 +253,7 @@ class InviteServerMixin(UserAgentBase):
             # RFC 3261 9.2: no matching transaction -> 481.
             self._respond(tx, 481, now, out)
             return
-        self._server_call[tx.key] = call.call_id
+        self._own_server(tx.key, call.call_id)
         # RFC 3261 9.2: 200 to the CANCEL (To tag as in our INVITE responses) ...
         self._respond(tx, 200, now, out, to_tag=call.local_tag)
         if invite_tx.state is State.PROCEEDING:
@@ -271,8 +269,8 @@ class InviteServerMixin(UserAgentBase):
         # A BYE proves the caller got our 2xx: stop retransmitting it.
         for seq in list(call.pending_ok):
             call.pending_ok.pop(seq)
-            out.append(CancelTimer("2xx", UATimerKey(call.call_id, "2xx", seq)))
-            out.append(CancelTimer("2xx-timeout", UATimerKey(call.call_id, "2xx-timeout", seq)))
+            out.append(fast_cancel_timer("2xx", ua_timer_key(call.call_id, "2xx", seq)))
+            out.append(fast_cancel_timer("2xx-timeout", ua_timer_key(call.call_id, "2xx-timeout", seq)))
         if call.role == "uac" and call.state != "confirmed":
             # The callee ended an early dialog (e.g. it gave up waiting for our ACK of a
             # 2xx we never received): stop waiting for the INVITE.
