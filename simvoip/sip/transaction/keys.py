@@ -15,44 +15,33 @@ TransactionKey(branch='z9hG4bK1', sent_by='a.example:5060', method='INVITE')
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from simvoip.sip.errors import LocalProtocolError
-from simvoip.sip.grammar import fast_new
 from simvoip.sip.headers import MAGIC_COOKIE, Via
 from simvoip.sip.message import Request, Response
 
 __all__ = ["TransactionKey", "LegacyKey", "AnyKey", "client_key", "server_key", "cancel_target_key"]
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionKey:
+class TransactionKey(NamedTuple):
     """Identity of an RFC 3261 transaction: branch, sent-by and method.
 
     Client transactions use ``sent_by=None``: 17.1.3 matches responses on
     branch and CSeq method only. Timers of a transaction carry its key.
+    A named tuple: a key is hashed and compared many times per message
+    (transaction tables, timer slots), and a tuple does both in C.
 
     >>> TransactionKey("z9hG4bK1", None, "INVITE") == TransactionKey("z9hG4bK1", None, "INVITE")
     True
+    >>> TransactionKey("z9hG4bK1", None, "INVITE").method
+    'INVITE'
     """
 
     branch: str
     sent_by: str | None
     method: str
-    # Computed once: a key is hashed many times (transaction tables, timer slots).
-    _hash: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.branch, self.sent_by, self.method)))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __setstate__(self, state: list[object]) -> None:
-        # Unpickled in another process: string hashes differ there, recompute.
-        for name, value in zip(("branch", "sent_by", "method"), state, strict=False):
-            object.__setattr__(self, name, value)
-        self.__post_init__()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +66,13 @@ class LegacyKey:
 
 AnyKey = TransactionKey | LegacyKey
 
-# Keys are built for every message (matching) and every transaction: skip the frozen
-# dataclass __init__ (the fields are already strings; the hash is computed here, as
-# __post_init__ would).
-_new_key = fast_new(TransactionKey)
+_tuple_new = tuple.__new__
 
 
 def _key(branch: str, sent_by: str | None, method: str) -> TransactionKey:
-    return _new_key(branch, sent_by, method, hash((branch, sent_by, method)))  # type: ignore[no-any-return]
+    # Keys are built for every message (matching) and every transaction: skip the
+    # named tuple's Python-level __new__.
+    return _tuple_new(TransactionKey, (branch, sent_by, method))  # type: ignore[no-any-return]
 
 
 _DEFAULT_PORTS = {"TLS": 5061, "WSS": 443, "WS": 80}
