@@ -12,7 +12,9 @@ is left is the cores, the transactions and the message codec.
 
 Prints calls per wall-second and per CPU-second for the whole loop, and the
 CPU time spent inside the cores (``receive`` / ``handle_timer`` / ``invite``)
-versus encoding and parsing (CPU time: the machine may be shared). With
+versus encoding and parsing (CPU time: the machine may be shared), and the
+CancelTimer effects per call with how many of them named a timer that was not
+armed (a no-op for the adapter: the cores should send none). With
 ``--profile`` the top cProfile hotspots; with ``--digest`` a SHA-256 over every
 output of every core in order, which must not change when the cores are only
 made faster (same seed, same outputs). Figures only; nothing is asserted except
@@ -78,6 +80,9 @@ class Bench:
         self.timer_firings = 0
         self.answered = 0
         self.ended = 0
+        #: CancelTimer effects, and how many of them named a timer that was not armed.
+        self.cancels = 0
+        self.idle_cancels = 0
         #: With ``--digest``: a hash over every output in order (same seed, same digest).
         self.digest: Any = None
 
@@ -99,7 +104,9 @@ class Bench:
                 self._timers[(host, o.name, o.key)] = seq
                 heapq.heappush(self._heap, (o.at, seq, 1, host, o.name, o.key))
             elif isinstance(o, CancelTimer):
-                self._timers.pop((host, o.name, o.key), None)
+                self.cancels += 1
+                if self._timers.pop((host, o.name, o.key), None) is None:
+                    self.idle_cancels += 1
             elif isinstance(o, CallAnswered):
                 self.answered += 1
             elif isinstance(o, CallEnded):
@@ -182,7 +189,7 @@ def main() -> None:
         caller, callee = rng.sample(bench.phones, 2)
         arrivals.append((at, caller, callee, args.hold))
     bench.core_seconds = bench.codec_seconds = 0.0
-    bench.messages = bench.timer_firings = 0
+    bench.messages = bench.timer_firings = bench.cancels = bench.idle_cancels = 0
     profiler = cProfile.Profile() if args.profile else None
     gc.collect()
     gc.disable()
@@ -203,7 +210,9 @@ def main() -> None:
     calls = args.calls
     print(f"cores: {calls} complete calls, {args.endpoints} endpoints, one proxy; "
           f"{bench.messages} messages ({bench.messages / calls:.1f}/call), "
-          f"{bench.timer_firings} timer firings ({bench.timer_firings / calls:.1f}/call)")
+          f"{bench.timer_firings} timer firings ({bench.timer_firings / calls:.1f}/call), "
+          f"{bench.cancels / calls:.1f} CancelTimer/call ({bench.idle_cancels / calls:.1f} of "
+          "them for timers not armed)")
     print(f"  loop: {wall:.2f} s wall -> {calls / wall:,.0f} calls/s; {cpu:.2f} s CPU -> "
           f"{calls / cpu:,.0f} calls per CPU-second")
     print(f"  CPU in the cores (receive/handle_timer/invite): {bench.core_seconds:.2f} s -> "

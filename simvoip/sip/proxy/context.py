@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from simvoip.sip.effects import fast_cancel_timer, fast_start_timer
 from simvoip.sip.grammar import fast_new
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.client import ClientTransaction
 from simvoip.sip.transaction.server import ServerTransaction
 
-__all__ = ["Branch", "ResponseContext", "ProxyTimerKey", "best_response", "proxy_timer_key"]
+__all__ = ["Branch", "ResponseContext", "ProxyTimerKey", "best_response", "proxy_timer_key",
+           "TIMER_BITS", "start_branch_timer", "cancel_branch_timers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,35 @@ class Branch:
     terminated: bool = False
     #: Timer C fired: the branch was cancelled by this proxy, not by the caller.
     timed_out: bool = False
+    #: Which of the branch's proxy timers (:data:`TIMER_BITS`) are armed at the adapter:
+    #: set by :func:`start_branch_timer`, cleared when one fires or is cancelled.
+    armed: int = 0
+
+
+#: Bit of each proxy timer of a branch in :attr:`Branch.armed`.
+TIMER_BITS = {"C": 1, "next": 2, "abandon": 4}
+
+
+def start_branch_timer(ctx_id: int, branch: Branch, kind: str, at: float,
+                       out: list[Any]) -> None:
+    """Arm (or re-arm) the branch's ``kind`` timer and note it armed."""
+    out.append(fast_start_timer(kind, at, proxy_timer_key(ctx_id, branch.index, kind)))
+    branch.armed |= TIMER_BITS[kind]
+
+
+def cancel_branch_timers(ctx_id: int, branch: Branch, kinds: tuple[str, ...],
+                         out: list[Any]) -> None:
+    """CancelTimer for those of ``kinds`` that are armed, in that order (cancelling an
+    unarmed timer is a no-op at the adapter: not sent at all)."""
+    armed = branch.armed
+    if not armed:
+        return
+    for kind in kinds:
+        bit = TIMER_BITS[kind]
+        if armed & bit:
+            out.append(fast_cancel_timer(kind, proxy_timer_key(ctx_id, branch.index, kind)))
+            armed &= ~bit
+    branch.armed = armed
 
 
 @dataclass(slots=True)

@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simvoip.sip.digest import DigestServer
-from simvoip.sip.effects import Address, Send, fast_cancel_timer, fast_send
+from simvoip.sip.effects import Address, Send, fast_send
 from simvoip.sip.errors import ParseError, RemoteProtocolError
 from simvoip.sip.location import LocationService, aor_of
 from simvoip.sip.message import Request, Response
-from simvoip.sip.proxy.context import ProxyTimerKey, ResponseContext, proxy_timer_key
+from simvoip.sip.proxy.context import (
+    TIMER_BITS,
+    ProxyTimerKey,
+    ResponseContext,
+    cancel_branch_timers,
+)
 from simvoip.sip.proxy.forking import ForkingMixin
 from simvoip.sip.proxy.routing import (
     detect_loop,
@@ -180,7 +185,9 @@ class Proxy(ForkingMixin, TransactionOwner):
         elif isinstance(key, ProxyTimerKey):
             ctx = self._contexts.get(key.context)
             if ctx is not None and key.branch < len(ctx.branches):
-                self._branch_timer(ctx, ctx.branches[key.branch], key.kind, now, out)
+                branch = ctx.branches[key.branch]
+                branch.armed &= ~TIMER_BITS.get(key.kind, 0)  # it fired: no longer armed
+                self._branch_timer(ctx, branch, key.kind, now, out)
         return out
 
     # -- requests -------------------------------------------------------------------------------
@@ -418,9 +425,7 @@ class Proxy(ForkingMixin, TransactionOwner):
             return
         if where is not None:
             ctx.branches[where[1]].terminated = True
-            out.append(fast_cancel_timer("C", proxy_timer_key(ctx.id, where[1], "C")))
-            out.append(fast_cancel_timer("next", proxy_timer_key(ctx.id, where[1], "next")))
-            out.append(fast_cancel_timer("abandon", proxy_timer_key(ctx.id, where[1], "abandon")))
+            cancel_branch_timers(ctx.id, ctx.branches[where[1]], ("C", "next", "abandon"), out)
         self._maybe_drop_context(ctx)
 
     def _maybe_drop_context(self, ctx: ResponseContext) -> None:

@@ -18,9 +18,15 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from simvoip.sip.dialog import next_hop
-from simvoip.sip.effects import fast_cancel_timer, fast_send, fast_start_timer
+from simvoip.sip.effects import fast_send
 from simvoip.sip.message import Request, Response
-from simvoip.sip.proxy.context import Branch, ResponseContext, best_response, proxy_timer_key
+from simvoip.sip.proxy.context import (
+    Branch,
+    ResponseContext,
+    best_response,
+    cancel_branch_timers,
+    start_branch_timer,
+)
 from simvoip.sip.proxy.routing import forward_copy, stateful_branch
 from simvoip.sip.proxy.stateless import pop_via
 from simvoip.sip.transaction.builders import make_cancel
@@ -71,10 +77,9 @@ class ForkingMixin:
         self._absorb(tx, outputs, now, out)
         if isinstance(tx, InviteClientTransaction) and not tx.terminated:
             # RFC 3261 16.6 item 11: Timer C for every INVITE branch.
-            out.append(fast_start_timer("C", now + cfg.timer_c, proxy_timer_key(ctx.id, index, "C")))
+            start_branch_timer(ctx.id, branch, "C", now + cfg.timer_c, out)
             if cfg.forking == "sequential" and cfg.sequential_timeout is not None:
-                out.append(fast_start_timer("next", now + cfg.sequential_timeout,
-                                      proxy_timer_key(ctx.id, index, "next")))
+                start_branch_timer(ctx.id, branch, "next", now + cfg.sequential_timeout, out)
 
     def _try_next(self, ctx: ResponseContext, now: float, out: list[Any]) -> bool:
         """Sequential forking: fork the next target unless a branch is still live."""
@@ -101,8 +106,8 @@ class ForkingMixin:
             self._absorb(cancel_tx, outputs, now, out)
             # RFC 3261 9.1: without a final response 64*T1 after the CANCEL, the branch's
             # INVITE transaction is destroyed (and counts as a 408, 16.7 step 1).
-            out.append(fast_start_timer("abandon", now + 64 * self.config.timers.t1,
-                                  proxy_timer_key(ctx.id, branch.index, "abandon")))
+            start_branch_timer(ctx.id, branch, "abandon", now + 64 * self.config.timers.t1,
+                               out)
         else:
             branch.cancel_pending = True
 
@@ -151,8 +156,7 @@ class ForkingMixin:
             if code == 100:
                 return
             # RFC 3261 16.7 step 2 / 16.8: a provisional response restarts Timer C ...
-            out.append(fast_start_timer("C", now + self.config.timer_c,
-                                  proxy_timer_key(ctx.id, branch.index, "C")))
+            start_branch_timer(ctx.id, branch, "C", now + self.config.timer_c, out)
             # ... and is forwarded at once (step 5).
             if not ctx.final_sent:
                 self._forward_response(ctx, response, now, out)
@@ -166,7 +170,7 @@ class ForkingMixin:
             if not ctx.final_sent or first:
                 ctx.final_sent = True
                 ctx.targets.clear()
-                out.append(fast_cancel_timer("C", proxy_timer_key(ctx.id, branch.index, "C")))
+                cancel_branch_timers(ctx.id, branch, ("C",), out)
                 for other in ctx.branches:
                     if other is not branch:
                         self._cancel_branch(ctx, other, now, out)
@@ -176,8 +180,7 @@ class ForkingMixin:
         if code == 487 and branch.timed_out and not ctx.cancelled:
             response = self._synthetic(tx.request, 408, to_tag=response.to.tag)
         branch.final = response
-        out.append(fast_cancel_timer("C", proxy_timer_key(ctx.id, branch.index, "C")))
-        out.append(fast_cancel_timer("next", proxy_timer_key(ctx.id, branch.index, "next")))
+        cancel_branch_timers(ctx.id, branch, ("C", "next"), out)
         if code >= 600:
             # RFC 3261 16.7 step 5 (6xx): cancel every pending branch, try nothing else.
             ctx.targets.clear()

@@ -9,7 +9,8 @@ does only this:
   where ``source`` is the :class:`~simvoip.sip.effects.Address` it came from;
 * every timer the core armed, when it fires: ``outputs = core.handle_timer(name, key, now)``
   (``StartTimer`` with the same ``(name, key)`` replaces the previous one; ``CancelTimer``
-  disarms it). Keys are transaction keys or :class:`UATimerKey` /
+  disarms it; the cores send ``CancelTimer`` only for a timer of theirs that is still
+  armed, neither fired nor cancelled). Keys are transaction keys or :class:`UATimerKey` /
   :class:`~simvoip.sip.proxy.ProxyTimerKey` values: treat them as opaque hashables;
 * carry out the outputs in order: ``Send(message, destination)`` (``destination.host``
   is a host name from a Via, Contact, Route or Request-URI: a node name or a domain the

@@ -29,7 +29,7 @@ from simvoip.sip.transaction.events import (
     TransportFailed,
 )
 from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransaction
-from simvoip.sip.ua.call import Call, UATimerKey
+from simvoip.sip.ua.call import ArmedTimers, Call, UATimerKey
 from simvoip.sip.ua.config import UAConfig
 from simvoip.sip.ua.events import (
     CallStarted,
@@ -90,6 +90,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         #: The client transaction _start_client created last.
         self._last_client: ClientTransaction | None = None
         self._register_again = False
+        #: Which per-call timers are armed (CancelTimer only for those).
+        self._armed = ArmedTimers()
 
     # -- public API -------------------------------------------------------------------------
 
@@ -172,6 +174,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
         """Timer ``name`` armed with ``key`` fired."""
+        if isinstance(key, UATimerKey):
+            self._armed.fired(key)  # the adapter disarmed it
         crash = self.config.behaviour.crash_at
         if crash is not None and now >= crash:
             return []

@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from simvoip.sip.dialog import Dialog
-from simvoip.sip.effects import Address
+from simvoip.sip.effects import Address, fast_cancel_timer, fast_start_timer
 from simvoip.sip.grammar import fast_new
 from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.client import InviteClientTransaction
 from simvoip.sip.transaction.server import InviteServerTransaction
 
-__all__ = ["Call", "UATimerKey", "PendingOk", "ua_timer_key"]
+__all__ = ["Call", "UATimerKey", "PendingOk", "ua_timer_key", "ArmedTimers", "TIMER_BITS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,67 @@ class UATimerKey:
 #: ``UATimerKey(owner, kind, seq)`` without the frozen ``__init__`` (hot path; all three
 #: fields required).
 ua_timer_key: Callable[[str, str, int], UATimerKey] = fast_new(UATimerKey)
+
+
+#: Bit of each per-call UA timer (``seq`` 0) whose arming :class:`ArmedTimers` follows.
+TIMER_BITS = {"ring": 1, "answer": 2, "reject": 4, "ring-timeout": 8, "invite-guard": 16,
+              "invite-timeout": 32, "invite-abandon": 64, "hangup": 128}
+
+
+class ArmedTimers:
+    """Which per-call timers of one UA core are armed at its adapter, by Call-ID.
+
+    A timer is armed from its StartTimer until it fires (the adapter calls
+    ``handle_timer``) or is cancelled; CancelTimer is only sent for an armed one
+    (the adapters treat cancelling an unarmed timer as a no-op). Kept by Call-ID,
+    not per :class:`Call`, so a new call record reusing a Call-ID sees the old
+    one's timers.
+
+    >>> armed, out = ArmedTimers(), []
+    >>> armed.start("hangup", 30.0, "c1", out)
+    >>> armed.cancel("c1", ("answer", "hangup"), out)
+    >>> [type(e).__name__ for e in out], armed.cancel("c1", ("hangup",), out), len(out)
+    (['StartTimer', 'CancelTimer'], None, 2)
+    """
+
+    __slots__ = ("bits",)
+
+    def __init__(self) -> None:
+        self.bits: dict[str, int] = {}
+
+    def start(self, kind: str, at: float, call_id: str, out: list[Any]) -> None:
+        """Arm (or re-arm) the call's ``kind`` timer."""
+        out.append(fast_start_timer(kind, at, ua_timer_key(call_id, kind, 0)))
+        bits = self.bits
+        bits[call_id] = bits.get(call_id, 0) | TIMER_BITS[kind]
+
+    def fired(self, key: UATimerKey) -> None:
+        """The timer of ``key`` fired: it is no longer armed."""
+        bit = TIMER_BITS.get(key.kind)
+        if bit is None or key.seq != 0:
+            return
+        bits = self.bits
+        left = bits.get(key.owner, 0) & ~bit
+        if left:
+            bits[key.owner] = left
+        else:
+            bits.pop(key.owner, None)
+
+    def cancel(self, call_id: str, kinds: tuple[str, ...], out: list[Any]) -> None:
+        """CancelTimer for those of ``kinds`` that are armed, in that order."""
+        bits = self.bits
+        armed = bits.get(call_id, 0)
+        if not armed:
+            return
+        for kind in kinds:
+            bit = TIMER_BITS[kind]
+            if armed & bit:
+                out.append(fast_cancel_timer(kind, ua_timer_key(call_id, kind, 0)))
+                armed &= ~bit
+        if armed:
+            bits[call_id] = armed
+        else:
+            del bits[call_id]
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from simvoip.sip.dialog import Dialog, DialogState
-from simvoip.sip.effects import fast_cancel_timer, fast_start_timer
+from simvoip.sip.effects import fast_start_timer
 from simvoip.sip.errors import LocalProtocolError, ParseError
 from simvoip.sip.grammar import split_commas
 from simvoip.sip.headers import NameAddr
@@ -29,6 +29,9 @@ from simvoip.sip.ua.events import (
 from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag
 
 __all__ = ["InviteClientMixin"]
+
+_INVITE_TIMERS = ("invite-timeout", "invite-guard", "invite-abandon")
+_HANGUP = ("hangup",)
 
 
 class InviteClientMixin(UserAgentBase):
@@ -62,11 +65,10 @@ class InviteClientMixin(UserAgentBase):
         request = Request("INVITE", target, headers, call.sdp_offer)
         out: list[Any] = []
         self._send_invite(call, request, now, out)
-        out.append(fast_start_timer("invite-guard", now + cfg.invite_guard,
-                              ua_timer_key(call_id, "invite-guard", 0)))
+        armed = self._armed
+        armed.start("invite-guard", now + cfg.invite_guard, call_id, out)
         if cfg.invite_timeout is not None:
-            out.append(fast_start_timer("invite-timeout", now + cfg.invite_timeout,
-                                  ua_timer_key(call_id, "invite-timeout", 0)))
+            armed.start("invite-timeout", now + cfg.invite_timeout, call_id, out)
         self._started(call, now, out)
         return call_id, out
 
@@ -118,8 +120,7 @@ class InviteClientMixin(UserAgentBase):
     def _send_cancel(self, call: Call, now: float, out: list[Any]) -> None:
         call.cancel_pending = False
         # RFC 3261 9.1: no final response 64*T1 after the CANCEL: give the INVITE up.
-        out.append(fast_start_timer("invite-abandon", now + 64 * self.config.timers.t1,
-                              ua_timer_key(call.call_id, "invite-abandon", 0)))
+        self._armed.start("invite-abandon", now + 64 * self.config.timers.t1, call.call_id, out)
         assert call.invite_destination is not None
         out.extend(self._start_client(self._cancel_request(call), call.invite_destination,
                                       "cancel", call.call_id, now))
@@ -285,7 +286,7 @@ class InviteClientMixin(UserAgentBase):
             self._send_bye(call, dialog, now, out)
             self._end(call, "cancelled", now, out)
         elif call.hangup_after is not None:
-            out.append(fast_start_timer("hangup", now + call.hangup_after, ua_timer_key(call.call_id, "hangup", 0)))
+            self._armed.start("hangup", now + call.hangup_after, call.call_id, out)
 
     def _invite_failure(self, call: Call, tx: ClientTransaction, response: Response, now: float,
                         out: list[Any]) -> None:
@@ -319,8 +320,7 @@ class InviteClientMixin(UserAgentBase):
         out.append(CallFailed(call.call_id, status, reason, now))
 
     def _stop_invite_timers(self, call: Call, out: list[Any]) -> None:
-        for kind in ("invite-timeout", "invite-guard", "invite-abandon"):
-            out.append(fast_cancel_timer(kind, ua_timer_key(call.call_id, kind, 0)))
+        self._armed.cancel(call.call_id, _INVITE_TIMERS, out)
 
     def _end(self, call: Call, reason: str, now: float, out: list[Any]) -> None:
         if call.finished:
@@ -328,7 +328,7 @@ class InviteClientMixin(UserAgentBase):
         call.state = "ended"
         call.end_reason = reason
         call.ended_at = now
-        out.append(fast_cancel_timer("hangup", ua_timer_key(call.call_id, "hangup", 0)))
+        self._armed.cancel(call.call_id, _HANGUP, out)
         out.append(CallEnded(call.call_id, reason, now))
 
     def _drop_dialog(self, call: Call, response: Response | None, tx: ClientTransaction) -> None:

@@ -76,18 +76,16 @@ class InviteServerMixin(UserAgentBase):
         if b.answer_delay is not None:
             self._schedule(call, "answer", b.answer_delay, now, out)
         if b.ring_timeout is not None and (b.answer_delay is None or b.answer_delay > b.ring_timeout):
-            out.append(fast_start_timer("ring-timeout", now + b.ring_timeout,
-                                  ua_timer_key(call.call_id, "ring-timeout", 0)))
+            self._armed.start("ring-timeout", now + b.ring_timeout, call.call_id, out)
 
     def _uas_tag(self) -> str:
         return new_tag(self.rng)
 
     def _schedule(self, call: Call, kind: str, delay: float, now: float, out: list[Any]) -> None:
-        key = ua_timer_key(call.call_id, kind, 0)
         if delay <= 0:
-            self._uas_timer(call, key, now, out)
+            self._uas_timer(call, ua_timer_key(call.call_id, kind, 0), now, out)
         else:
-            out.append(fast_start_timer(kind, now + delay, key))
+            self._armed.start(kind, now + delay, call.call_id, out)
 
     # -- public callee controls ------------------------------------------------------------
 
@@ -213,8 +211,7 @@ class InviteServerMixin(UserAgentBase):
         self._fail(call, status, reason_phrase(status), now, out)
 
     def _cancel_behaviour(self, call: Call, out: list[Any]) -> None:
-        for kind in _BEHAVIOUR_TIMERS:
-            out.append(fast_cancel_timer(kind, ua_timer_key(call.call_id, kind, 0)))
+        self._armed.cancel(call.call_id, _BEHAVIOUR_TIMERS, out)
 
     # -- requests for an existing call -------------------------------------------------------
 
@@ -236,8 +233,7 @@ class InviteServerMixin(UserAgentBase):
                 self._send_bye(call, call.dialog, now, out)
                 self._end(call, "local-bye", now, out)
             elif call.hangup_after is not None:
-                out.append(fast_start_timer("hangup", now + call.hangup_after,
-                                      ua_timer_key(call.call_id, "hangup", 0)))
+                self._armed.start("hangup", now + call.hangup_after, call.call_id, out)
         self._maybe_retire(call)
 
     def _ist_timed_out(self, tx: InviteServerTransaction, now: float, out: list[Any]) -> None:
