@@ -16,6 +16,9 @@ Work per message:
   header (sippy parses lazily), the SDP body parsed, ``str(msg)``.
 - ``bare``: split head/body, split lines, split each at ``:``, join back.
 
+``--parts`` adds a table of each step's share (parse, the identifier views,
+the other views, the SDP body, encode) on fresh messages.
+
 Two workloads: **fresh** — a pool of distinct messages (every one has its
 own branch, tags, Call-ID, CSeq and SDP session id, as in traffic of many
 calls), so simvoip's parse memos only help with values that really repeat
@@ -122,6 +125,31 @@ def simvoip_deep(raw: bytes) -> bytes:
     return m.encode()
 
 
+def _parts(raw: bytes, upto: int) -> None:
+    """The work of :func:`simvoip_full` up to step ``upto`` (for ``--parts``)."""
+    m = parse_message(raw)
+    if upto >= 1:
+        m.vias, m.cseq, m.call_id, m.from_, m.to  # noqa: B018
+    if upto >= 2:
+        m.contacts, m.routes, m.record_routes, m.max_forwards, m.expires  # noqa: B018
+        m.require, m.supported, m.content_type  # noqa: B018
+        for c in m.contacts:
+            c.sip_uri  # noqa: B018
+        if isinstance(m, Request):
+            m.request_uri  # noqa: B018
+    if upto >= 3:
+        m.sdp  # noqa: B018
+
+
+PARTS: list[tuple[str, Callable[[bytes], object]]] = [
+    ("parse_message", lambda raw: _parts(raw, 0)),
+    ("+ Via, CSeq, Call-ID, From, To", lambda raw: _parts(raw, 1)),
+    ("+ the other header views", lambda raw: _parts(raw, 2)),
+    ("+ SDP body", lambda raw: _parts(raw, 3)),
+    ("+ encode (= simvoip typed views)", simvoip_full),
+]
+
+
 def bare_lines(raw: bytes) -> bytes:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
@@ -145,7 +173,7 @@ def sippy_full(raw: bytes) -> bytes:
     return str(msg).encode()
 
 
-Impl = tuple[str, Callable[[bytes], bytes]]
+Impl = tuple[str, Callable[[bytes], object]]
 
 
 def measure(impls: list[Impl], cases: list[tuple[str, list[bytes]]], seconds: float,
@@ -165,7 +193,7 @@ def measure(impls: list[Impl], cases: list[tuple[str, list[bytes]]], seconds: fl
     # implementation, and leave *fresh* partly warm in the memos.
     cursor: dict[int, int] = {}
 
-    def run(fn: Callable[[bytes], bytes], pool: list[bytes], n: int) -> float:
+    def run(fn: Callable[[bytes], object], pool: list[bytes], n: int) -> float:
         size = len(pool)
         start = cursor.get(id(pool), 0)
         batch = [pool[(start + i) % size] for i in range(n)]
@@ -210,9 +238,30 @@ def report(title: str, impls: list[Impl], cases: list[tuple[str, list[bytes]]], 
             print(line)
 
 
+def report_parts(cases: list[tuple[str, list[bytes]]], seconds: float) -> None:
+    """Time per fresh message of each cumulative step of the simvoip work, and what each step adds."""
+    impls: list[Impl] = [*PARTS, ("bare split-into-lines", bare_lines)]
+    results = measure(impls, cases, seconds)
+    print("\nfresh, step by step (microseconds per message; in brackets: what the step adds)")
+    print(f"{'step':34} " + " ".join(f"{c:>18}" for c, _ in cases))
+    prev = {c: 0.0 for c, _ in cases}
+    for name, _ in impls:
+        cells = []
+        for c, _ in cases:
+            us = 1e6 / results[(name, c)]
+            if name.startswith("bare"):
+                cells.append(f"{us:8.2f}          ")
+            else:
+                cells.append(f"{us:8.2f} ({us - prev[c]:+6.2f})")
+                prev[c] = us
+        print(f"{name:34} " + " ".join(f"{x:>18}" for x in cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=1.0, help="rough time budget per cell")
+    ap.add_argument("--parts", action="store_true",
+                    help="also time each step of the simvoip work on fresh messages")
     args = ap.parse_args(argv)
     impls: list[Impl] = [
         ("simvoip (typed views)", simvoip_full),
@@ -231,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     repeat = [("INVITE+SDP", [invite(0)]), ("200 OK", [ok200(0)])]
     report(f"fresh: {POOL} distinct messages per case (the targets apply here)", impls, fresh, args.seconds)
     report("repeat: the same message again (retransmission / next hop)", impls, repeat, args.seconds)
+    if args.parts:
+        report_parts(fresh, args.seconds)
     return 0
 
 

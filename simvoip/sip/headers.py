@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import (
     LWS,
+    MEMO_LIMIT,
     SIMPLE_PARAMS_PATTERN,
     TOKEN_CLASS,
     fast_new,
@@ -28,15 +30,15 @@ from simvoip.sip.grammar import (
     parse_params,
     parse_uint,
     quote,
-    remember,
     split_commas,
     unquote,
 )
-from simvoip.sip.uri import SipUri
+from simvoip.sip.uri import SipUri, parse_uri
 
 __all__ = [
     "Via", "CSeq", "NameAddr", "split_params", "format_params", "MAGIC_COOKIE",
-    "parse_option_tags", "parse_max_forwards", "parse_expires",
+    "parse_option_tags", "parse_max_forwards", "parse_expires", "parse_via", "parse_name_addr",
+    "parse_cseq",
 ]
 
 #: RFC 3261 section 8.1.1.7: branch IDs of RFC 3261 elements start with this.
@@ -45,11 +47,13 @@ MAGIC_COOKIE = "z9hG4bK"
 _HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?|\[[0-9A-Fa-f:.]+\]")
 _HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?|\[[0-9A-Fa-f:.]+\]"
 # Fast paths for the common, simple spellings; anything else takes the general route.
+# Parameter names in lower case only (names are case-insensitive, kept lower-cased).
+_LOWER_PARAMS = SIMPLE_PARAMS_PATTERN.replace("A-Za-z", "a-z", 1)
 _VIA_FAST_RE = re.compile(
-    rf"SIP/2\.0/({TOKEN_CLASS}+) ({_HOST_PATTERN})(?::([0-9]{{1,5}}))?({SIMPLE_PARAMS_PATTERN})"
+    rf"SIP/2\.0/({TOKEN_CLASS}+) ({_HOST_PATTERN})(?::([0-9]{{1,5}}))?({_LOWER_PARAMS})"
 )
 _NAME_ADDR_FAST_RE = re.compile(
-    rf'(?:"([^"\\]*)" ?)?<([A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]+)>({SIMPLE_PARAMS_PATTERN})'
+    rf'(?:"([^"\\]*)" ?)?<([A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]+)>({_LOWER_PARAMS})'
 )
 _OPTION_TAGS_RE = re.compile(rf"{TOKEN_CLASS}+(?:[ \t]*,[ \t]*{TOKEN_CLASS}+)*")
 _CSEQ_FAST_RE = re.compile(rf"([0-9]{{1,9}}) ({TOKEN_CLASS}+)")
@@ -120,21 +124,10 @@ class Via:
     @classmethod
     def parse(cls, text: str) -> Via:
         """Parse one value (memoized: equal text gives the same, shared object)."""
-        hit = _VIA_MEMO.get(text)
-        if hit is None:
-            hit = cls._parse(text)
-            remember(_VIA_MEMO, text, hit)
-        return hit
+        return parse_via(text)
 
     @classmethod
     def _parse(cls, text: str) -> Via:
-        m = _VIA_FAST_RE.fullmatch(text)
-        if m is not None:
-            transport, host, port, ptext = m.groups()
-            if port is not None and int(port) > 65535:
-                raise ParseError(f"bad Via port: {text[:60]!r}")
-            return _new_via(transport.upper(), host, int(port) if port else None,  # type: ignore[no-any-return]
-                            _fast_params(ptext) if ptext else {})
         if text.startswith("SIP/2.0/"):
             transport, sp, rest = text[8:].partition(" ")
             if not sp or "/" in transport or ";" in transport:
@@ -191,17 +184,10 @@ class CSeq:
     @classmethod
     def parse(cls, text: str) -> CSeq:
         """Parse one value (memoized: equal text gives the same, shared object)."""
-        hit = _CSEQ_MEMO.get(text)
-        if hit is None:
-            hit = cls._parse(text)
-            remember(_CSEQ_MEMO, text, hit)
-        return hit
+        return parse_cseq(text)
 
     @classmethod
     def _parse(cls, text: str) -> CSeq:
-        m = _CSEQ_FAST_RE.fullmatch(text)
-        if m is not None:
-            return _new_cseq(int(m.group(1)), m.group(2))  # type: ignore[no-any-return]
         parts = text.split()
         if len(parts) != 2 or not is_token(parts[1]):
             raise ParseError(f"bad CSeq: {text[:60]!r}")
@@ -245,8 +231,8 @@ class NameAddr:
         """The URI as a :class:`~simvoip.sip.uri.SipUri` (ParseError 416 for other schemes)."""
         parsed = self._parsed_uri
         if parsed is None:
-            parsed = SipUri.parse(self.uri)
-            object.__setattr__(self, "_parsed_uri", parsed)
+            parsed = parse_uri(self.uri)
+            _set_parsed_uri(self, parsed)
         return parsed
 
     @property
@@ -278,19 +264,10 @@ class NameAddr:
     @classmethod
     def parse(cls, text: str) -> NameAddr:
         """Parse one value (memoized: equal text gives the same, shared object)."""
-        hit = _NAME_ADDR_MEMO.get(text)
-        if hit is None:
-            hit = cls._parse(text)
-            remember(_NAME_ADDR_MEMO, text, hit)
-        return hit
+        return parse_name_addr(text)
 
     @classmethod
     def _parse(cls, text: str) -> NameAddr:
-        m = _NAME_ADDR_FAST_RE.fullmatch(text)
-        if m is not None:
-            fast_display, uri, ptext = m.groups()
-            return _new_name_addr(  # type: ignore[no-any-return]
-                uri, fast_display or None, _fast_params(ptext) if ptext else {}, None)
         text = text.strip(LWS)
         if not text:
             raise ParseError("empty name-addr")
@@ -350,15 +327,152 @@ class NameAddr:
 _new_via = fast_new(Via)
 _new_cseq = fast_new(CSeq)
 _new_name_addr = fast_new(NameAddr)
+_set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descriptor, past frozen
 
 
-def _fast_params(ptext: str) -> dict[str, str | None]:
-    # ptext already matched SIMPLE_PARAMS_PATTERN: ";a=1;b" with plain tokens.
-    out: dict[str, str | None] = {}
-    for part in ptext[1:].split(";"):
-        n, eq, v = part.partition("=")
-        out[n.lower()] = v if eq else None
-    return out
+# The parse functions the typed views call. Order: the value memo; then the
+# "head" memo for the usual fresh value, whose only new part is one parameter
+# (a new Via's branch, a new From/To's tag); then one regex for a simple
+# spelling; else the general parser (the classes' ``_parse``), which also
+# teaches the head memo. tests/sip/test_parse_fastpaths.py checks that every
+# path gives what the general parser gives. The memos are bounded like
+# grammar.remember (emptied when full), inlined here: these run per header.
+#
+# Head memo: ``head;branch=<b>[;rest]`` where ``head`` (no ';') and ``rest``
+# were seen before in a value the general parser accepted. Only the text before
+# the first ';' decides transport/host/port (uri/display for a name-addr), and
+# ``;branch=<b>`` splits off the parameter list exactly as the general parser
+# splits it when <b> holds no quote, space or tab; so the value parses as the
+# remembered head plus {branch: b} plus the remembered parameters of ``rest``.
+_VIA_HEADS: dict[str, tuple[str, str, int | None]] = {}
+_NAME_ADDR_HEADS: dict[str, tuple[str, str | None]] = {}
+_PARAM_TAILS: dict[str, dict[str, str | None]] = {}
+
+
+def _learn(heads: dict[str, Any], head: str, value: Any, tail: str) -> None:
+    """Remember ``head`` and the parameters after the first one in ``tail`` (already parsed OK)."""
+    if ";" in head or len(heads) >= MEMO_LIMIT or len(_PARAM_TAILS) >= MEMO_LIMIT:
+        return
+    heads[head] = value
+    rest = tail.partition(";")[2]
+    if rest and rest not in _PARAM_TAILS and " " not in tail and "\t" not in tail and '"' not in tail:
+        try:  # split as the whole list was (no quotes): parses, since the whole did
+            _PARAM_TAILS[rest] = parse_params(";" + rest)
+        except ParseError:  # pragma: no cover - defensive
+            pass
+
+
+def parse_via(text: str) -> Via:
+    """:meth:`Via.parse` (memoized).
+
+    >>> parse_via("SIP/2.0/UDP a.example:5070;branch=z9hG4bK1").port
+    5070
+    """
+    v = _VIA_MEMO.get(text)
+    if v is not None:
+        return v
+    head, sep, tail = text.partition(";branch=")
+    fast = _VIA_HEADS.get(head) if sep else None
+    params: dict[str, str | None] | None = None
+    if fast is not None:  # the head memo: {branch: b, **remembered rest}
+        branch, semi, rest = tail.partition(";")
+        # (a remembered rest holds no quote, space or tab: see _learn)
+        if branch.isalnum() or (branch and " " not in branch and "\t" not in branch and '"' not in branch):
+            if not semi:
+                params = {"branch": branch}
+            elif rest in _PARAM_TAILS:
+                params = {"branch": branch}
+                params.update(_PARAM_TAILS[rest])
+    if fast is not None and params is not None:
+        v = _new_via(fast[0], fast[1], fast[2], params)
+    else:
+        m = _VIA_FAST_RE.fullmatch(text)
+        port = int(m.group(3)) if m is not None and m.group(3) is not None else None
+        if m is None or (port is not None and port > 65535):
+            v = Via._parse(text)  # the general parser (which says what is wrong)
+        else:
+            transport, host, _, ptext = m.groups()
+            params = {}
+            if ptext:
+                for part in ptext[1:].split(";"):
+                    n, eq, pv = part.partition("=")
+                    params[n] = pv if eq else None
+            v = _new_via(transport.upper(), host, port, params)
+        if sep:
+            _learn(_VIA_HEADS, head, (v.transport, v.host, v.port), tail)
+    if len(_VIA_MEMO) >= MEMO_LIMIT:
+        _VIA_MEMO.clear()
+    _VIA_MEMO[text] = v
+    return v
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    """:meth:`NameAddr.parse` (memoized).
+
+    >>> parse_name_addr("<sip:a@b.example>;tag=x").tag
+    'x'
+    """
+    v = _NAME_ADDR_MEMO.get(text)
+    if v is not None:
+        return v
+    head, sep, tail = text.partition(";tag=")
+    fast = _NAME_ADDR_HEADS.get(head) if sep else None
+    params: dict[str, str | None] | None = None
+    if fast is not None:  # the head memo: {tag: t, **remembered rest}
+        tag, semi, rest = tail.partition(";")
+        # (a remembered rest holds no quote, space or tab: see _learn)
+        if tag.isalnum() or (tag and " " not in tag and "\t" not in tag and '"' not in tag):
+            if not semi:
+                params = {"tag": tag}
+            elif rest in _PARAM_TAILS:
+                params = {"tag": tag}
+                params.update(_PARAM_TAILS[rest])
+    if fast is not None and params is not None:
+        v = _new_name_addr(fast[0], fast[1], params, None)
+    else:
+        m = _NAME_ADDR_FAST_RE.fullmatch(text)
+        if m is None:
+            v = NameAddr._parse(text)
+        else:
+            display, uri, ptext = m.groups()
+            params = {}
+            if ptext:
+                for part in ptext[1:].split(";"):
+                    n, eq, pv = part.partition("=")
+                    params[n] = pv if eq else None
+            v = _new_name_addr(uri, display or None, params, None)
+        if sep:
+            _learn(_NAME_ADDR_HEADS, head, (v.uri, v.display_name), tail)
+    if len(_NAME_ADDR_MEMO) >= MEMO_LIMIT:
+        _NAME_ADDR_MEMO.clear()
+    _NAME_ADDR_MEMO[text] = v
+    return v
+
+
+# Methods already known to be tokens (RFC 3261 25.1: Method = token), for CSeq.
+_METHOD_TOKENS = {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE",
+                  "INFO", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
+
+
+def parse_cseq(text: str) -> CSeq:
+    """:meth:`CSeq.parse` (memoized).
+
+    >>> parse_cseq("7 BYE").number
+    7
+    """
+    v = _CSEQ_MEMO.get(text)
+    if v is not None:
+        return v
+    number, sp, method = text.partition(" ")
+    if sp and method in _METHOD_TOKENS and number.isdigit() and number.isascii() and len(number) < 10:
+        v = _new_cseq(int(number), method)  # what _CSEQ_FAST_RE would match
+    else:
+        m = _CSEQ_FAST_RE.fullmatch(text)
+        v = CSeq._parse(text) if m is None else _new_cseq(int(m.group(1)), m.group(2))
+    if len(_CSEQ_MEMO) >= MEMO_LIMIT:
+        _CSEQ_MEMO.clear()
+    _CSEQ_MEMO[text] = v
+    return v
 
 
 def _quoted_end(text: str) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import fast_new, is_token
-from simvoip.sip.uri import SipUri
+from simvoip.sip.uri import SipUri, parse_uri
 from simvoip.sip.views import TypedViews
 
 __all__ = ["Headers", "Request", "Response", "Message", "parse_message", "canonical_name"]
@@ -97,76 +97,88 @@ class Headers:
     ('SIP/2.0/UDP a;branch=z9hG4bK1', True, ['SIP/2.0/UDP a;branch=z9hG4bK1'])
     """
 
-    # Rows and index values are tuples of str, not lists: such tuples (and a
-    # dict holding only them) are untracked by the cyclic garbage collector,
-    # which matters when many messages stay alive (transactions in Completed).
-    __slots__ = ("_rows", "_cache", "_idx")
+    # Rows are tuples of str, not lists: such tuples (and dicts holding only
+    # str) are untracked by the cyclic garbage collector, which matters when
+    # many messages stay alive (transactions in Completed). The name index is
+    # split in two so that the common case costs one dict lookup: ``_idx`` maps
+    # each name to its first value, ``_more`` each name with several rows to
+    # all of its values (``None``: no name has several rows).
+    __slots__ = ("_rows", "_cache", "_idx", "_more")
 
     def __init__(self, rows: Iterable[tuple[str, str]] = ()) -> None:
         self._rows: tuple[tuple[str, str], ...] = tuple((canonical_name(n), v) for n, v in rows)
         self._cache: dict[Any, Any] = {}
-        self._idx: dict[str, tuple[str, ...]] | None = None
+        self._idx: dict[str, str] | None = None
+        self._more: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def _from_canonical(
-        cls, rows: tuple[tuple[str, str], ...], index: dict[str, tuple[str, ...]] | None = None
+        cls, rows: tuple[tuple[str, str], ...], index: dict[str, str] | None = None,
+        more: dict[str, tuple[str, ...]] | None = None,
     ) -> Headers:
         h = cls.__new__(cls)
         h._rows = rows
         h._cache = {}
         h._idx = index
+        h._more = more
         return h
 
     def _changed(self) -> None:
         # Every mutation drops the typed-view cache and the name index.
         self._cache.clear()
         self._idx = None
+        self._more = None
 
-    def _build_index(self) -> dict[str, tuple[str, ...]]:
-        idx: dict[str, tuple[str, ...]] = {}
-        for n, v in self._rows:
-            values = idx.get(n)
-            idx[n] = (v,) if values is None else values + (v,)
-        self._idx = idx
-        return idx
+    def _build_index(self) -> dict[str, str]:
+        self._idx, self._more = _index(self._rows)
+        return self._idx
 
-    def _values(self, name: str) -> tuple[str, ...] | None:
+    def _values(self, name: str) -> tuple[str, ...]:
         idx = self._idx
         if idx is None:
             idx = self._build_index()
-        values = idx.get(name)
-        if values is None:
+        first = idx.get(name)
+        if first is None:
             key = _NAME_MEMO.get(name) or canonical_name(name)
-            if key != name:
-                values = idx.get(key)
-        return values
+            if key == name:
+                return ()
+            first = idx.get(key)
+            if first is None:
+                return ()
+            name = key
+        more = self._more
+        if more is not None and name in more:
+            return more[name]
+        return (first,)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         idx = self._idx
         if idx is None:
             idx = self._build_index()
-        values = idx.get(name)  # fast path: callers mostly pass canonical names
-        if values is None:
+        value = idx.get(name)  # fast path: callers mostly pass canonical names
+        if value is None:
             if _NAME_MEMO.get(name) == name:
                 return default  # a canonical name that is not there
-            values = self._values(name)
-        return values[0] if values else default
+            value = idx.get(canonical_name(name))
+            if value is None:
+                return default
+        return value
 
     def get_all(self, name: str) -> list[str]:
         idx = self._idx
         if idx is None:
             idx = self._build_index()
-        values = idx.get(name)
-        if values is None:
-            if _NAME_MEMO.get(name) == name:
-                return []  # a canonical name that is not there
-            values = self._values(name)
-        return list(values) if values else []
+        value = idx.get(name)
+        if value is None:
+            return list(self._values(name))
+        more = self._more
+        if more is not None and name in more:
+            return list(more[name])
+        return [value]
 
     def count(self, name: str) -> int:
         """Number of rows named ``name``."""
-        values = self._values(name)
-        return len(values) if values else 0
+        return len(self._values(name))
 
     def add(self, name: str, value: str) -> None:
         self._changed()
@@ -211,7 +223,7 @@ class Headers:
         return None
 
     def copy(self) -> Headers:
-        return Headers._from_canonical(self._rows, self._idx)
+        return Headers._from_canonical(self._rows, self._idx, self._more)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -229,6 +241,23 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({list(self._rows)!r})"
+
+
+def _index(
+    rows: tuple[tuple[str, str], ...] | list[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]] | None]:
+    """``(first value of each name, all values of each name with several rows)``."""
+    idx = dict(rows)  # C speed; the values are the *last* ones, so right unless a name repeats
+    if len(idx) == len(rows):
+        return idx, None
+    idx = {}
+    more: dict[str, tuple[str, ...]] = {}
+    for n, v in rows:
+        if n in idx:
+            more[n] = more.get(n, (idx[n],)) + (v,)
+        else:
+            idx[n] = v
+    return idx, more
 
 
 def _split_commas(row: str) -> list[str]:
@@ -287,13 +316,7 @@ class Request(TypedViews):
     @property
     def request_uri(self) -> SipUri:
         """The Request-URI parsed (ParseError with status 416 for non sip/sips/tel schemes)."""
-        cache = self.headers._cache
-        hit = cache.get("request_uri")
-        if hit is not None and hit[0] == self.uri:
-            return hit[1]  # type: ignore[no-any-return]
-        parsed = SipUri.parse(self.uri)
-        cache["request_uri"] = (self.uri, parsed)
-        return parsed
+        return parse_uri(self.uri)  # memoized by text
 
     def copy(self) -> Request:
         """A copy with its own :class:`Headers` (safe to rewrite, e.g. in a proxy)."""
@@ -323,15 +346,33 @@ class Response(TypedViews):
 
 
 Message = Request | Response
+
+
+def _new_headers(
+    rows: tuple[tuple[str, str], ...], index: dict[str, str], more: dict[str, tuple[str, ...]] | None,
+    cache: dict[Any, Any], _new: Any = object.__new__,
+) -> Headers:
+    h: Headers = _new(Headers)
+    h._rows = rows
+    h._idx = index
+    h._more = more
+    h._cache = cache
+    return h
+
+
 _new_request = fast_new(Request)
 _new_response = fast_new(Response)
 
 
 def _encode(start: str, headers: Headers, body: bytes) -> bytes:
-    lines = [start]
-    lines += [f"{n}: {v}" for n, v in headers._rows if n != "Content-Length"]
-    lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-    return "\r\n".join(lines).encode() + body
+    rows = headers._rows
+    idx = headers._idx
+    if idx is None or "Content-Length" in idx:
+        rows = tuple(r for r in rows if r[0] != "Content-Length")  # always computed from the body
+    if not rows:
+        return f"{start}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    head = "\r\n".join(map(": ".join, rows))  # ": ".join((name, value)) runs at C speed
+    return f"{start}\r\n{head}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
 
 
 # RFC 3261 25.1: Request-URI = SIP-URI / SIPS-URI / absoluteURI; no LWS, no <>".
@@ -379,7 +420,8 @@ def parse_message(data: bytes) -> Request | Response:
         raise ParseError(f"malformed message ({type(exc).__name__})") from None
 
 
-def _parse(data: bytes) -> Request | Response:
+def _parse(data: bytes, fast: bool = True) -> Request | Response:
+    # ``fast=False`` skips the fast path (tests compare both).
     if type(data) is not bytes:
         data = bytes(data)
     start = 0
@@ -400,11 +442,84 @@ def _parse(data: bytes) -> Request | Response:
     lines = text.split("\r\n")
     if len(lines) - 1 != n_lf:
         raise ParseError("bare CR or LF in the header section", offset=start)
+    msg = _parse_fast(lines, data, end) if fast else None
+    if msg is not None:
+        return msg
     try:
         return _parse_lines(lines, data, end, False)
     except _Folded:
         # RFC 3261 7.3.1: a line starting with whitespace continues the previous one.
         return _parse_lines(_FOLD_RE.sub(" ", text).split("\r\n"), data, end, True)
+
+
+# The fast path: the start line matched by one regex, every header line
+# "name: value" with a name already known (validated once by _checked_name,
+# then kept in _WIRE_NAMES). Anything else -- a new name, a line without a
+# colon, a continuation line, several Content-Length rows, an odd start line --
+# goes to the line-by-line parser, which gives the same message or says what is
+# wrong. (A regex over the whole header block is slower than str methods.)
+_REQUEST_LINE_RE = re.compile(
+    r"([A-Za-z0-9\-.!%*_+`'~]+) ([A-Za-z][A-Za-z0-9+\-.]*:[!#-;=?-~]+) ([Ss][Ii][Pp]/[0-9]{1,5}\.[0-9]{1,5})"
+)
+# start line -> (version, status code, reason) or (method, Request-URI, version), for lines that matched.
+_START_LINES: dict[str, tuple[str, Any, str]] = {}
+_STATUS_LINE_RE = re.compile(r"(SIP/[0-9]{1,5}\.[0-9]{1,5}) ([1-6][0-9][0-9])(?: (.*))?", re.S)
+
+
+def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response | None:
+    memo = _WIRE_NAMES
+    try:
+        rows = [(memo[n], v.strip(" \t")) for n, colon, v in [line.partition(":") for line in lines[1:]]
+                if colon]
+    except KeyError:
+        return None
+    if len(rows) != len(lines) - 1:
+        return None  # a line without a colon
+    start_line = lines[0]
+    start = _START_LINES.get(start_line)  # start lines repeat: "SIP/2.0 200 OK", "INVITE sip:bob@..."
+    if start is None:
+        response = start_line.startswith("SIP/")
+        m = (_STATUS_LINE_RE if response else _REQUEST_LINE_RE).fullmatch(start_line)
+        if m is None:
+            return None
+        a, b, c = m.groups()
+        start = (a, int(b), c or "") if response else (a, b, c)
+        if len(_START_LINES) >= _MEMO_LIMIT:
+            _START_LINES.clear()
+        _START_LINES[start_line] = start
+    index = dict(rows)  # right unless a name repeats (_index)
+    more = None
+    if len(index) != len(rows):
+        index, more = _index(rows)
+    body = data[end + 4:]
+    length = index.get("Content-Length")
+    if length is not None:
+        if more is not None and "Content-Length" in more:
+            return None
+        del index["Content-Length"]
+        if rows[-1][0] == "Content-Length":  # where it usually is
+            del rows[-1]
+        else:
+            rows.remove(("Content-Length", length))
+        if length.isdigit() and length.isascii() and len(length) <= 10 and int(length) <= len(body):
+            body = body[:int(length)]
+        else:
+            body = _cut_body(body, length, end)  # raises the line parser's error
+    headers = _new_headers(tuple(rows), index, more, {})
+    a, b, c = start
+    if type(b) is int:
+        return _new_response(b, c, headers, body, a, ())  # type: ignore[no-any-return]
+    return _new_request(a, b, headers, body, c, ())  # type: ignore[no-any-return]
+
+
+def _cut_body(body: bytes, length: str, end: int) -> bytes:
+    """``body`` cut to one ``Content-Length`` value (RFC 3261 18.3)."""
+    if not length.isascii() or not length.isdigit() or len(length) > 10:
+        raise ParseError(f"bad Content-Length: {length[:20]!r}")
+    n = int(length)
+    if n > len(body):
+        raise ParseError(f"Content-Length {n} larger than the {len(body)} body octets present", offset=end + 4)
+    return body[:n]
 
 
 def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Request | Response:
@@ -430,7 +545,6 @@ def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Reque
                 raise _Folded  # the start line itself is continued (odd, but legal LWS)
             raise ParseError(f"bad request line: {start_line[:60]!r}", line=1)
     rows: list[tuple[str, str]] = []
-    index: dict[str, tuple[str, ...]] = {}
     lengths: list[str] = []
     memo = _WIRE_NAMES
     for i in range(1, len(lines)):
@@ -443,9 +557,8 @@ def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Reque
             lengths.append(value)
             continue
         rows.append((name, value))
-        values = index.get(name)
-        index[name] = (value,) if values is None else values + (value,)
-    headers = Headers._from_canonical(tuple(rows), index)
+    index, more = _index(rows)
+    headers = Headers._from_canonical(tuple(rows), index, more)
     body = data[end + 4:]
     defects: tuple[str, ...] = ()
     if lengths:
@@ -453,16 +566,7 @@ def _parse_lines(lines: list[str], data: bytes, end: int, folded: bool) -> Reque
             # RFC 4475 3.3.12 (mcl01): the parser keeps going, validation answers 400.
             defects = ("conflicting Content-Length header fields",)
         else:
-            v = lengths[0]
-            if not v.isascii() or not v.isdigit() or len(v) > 10:
-                raise ParseError(f"bad Content-Length: {v[:20]!r}")
-            n = int(v)
-            if n > len(body):
-                raise ParseError(
-                    f"Content-Length {n} larger than the {len(body)} body octets present",
-                    offset=end + 4,
-                )
-            body = body[:n]
+            body = _cut_body(body, lengths[0], end)
     if response:
         return _new_response(  # type: ignore[no-any-return]
             int(parts[1]), parts[2] if len(parts) == 3 else "", headers, body, parts[0], defects)

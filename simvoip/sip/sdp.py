@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import fast_new, remember
@@ -332,15 +333,7 @@ class _MediaBuilder:
     __slots__ = ("media", "port", "proto", "formats", "port_count", "fields", "attrs", "conns", "bw")
 
     def __init__(self, value: str) -> None:
-        parts = value.split(" ")
-        if len(parts) < 4 or not all(parts):
-            raise ParseError(f"bad m= line: {value[:60]!r}")
-        port_text, slash, count = parts[1].partition("/")
-        self.port = _parse_uint(port_text, "port")
-        if self.port > 65535:
-            raise ParseError(f"bad m= port: {port_text!r}")
-        self.port_count = _parse_uint(count, "port count") if slash else None
-        self.media, self.proto, self.formats = parts[0], parts[2], tuple(parts[3:])
+        self.media, self.port, self.proto, self.formats, self.port_count = _media_line(value)
         self.fields: dict[str, str] = {}
         self.attrs: list[Attribute] = []
         self.conns: list[Connection] = []
@@ -357,7 +350,7 @@ class _MediaBuilder:
 def _parse_sdp(data: bytes | str) -> SessionDescription:
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
-            text = bytes(data).decode()
+            text = (data if type(data) is bytes else bytes(data)).decode()
         except UnicodeDecodeError as exc:
             raise ParseError(f"SDP is not UTF-8 at offset {exc.start}") from None
     else:
@@ -367,6 +360,120 @@ def _parse_sdp(data: bytes | str) -> SessionDescription:
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             raise ParseError("bare CR in SDP")
+    sd = _parse_blocks(text)
+    if sd is None:
+        sd = _parse_lines(text)
+        _learn_blocks(text, sd)
+    return sd
+
+
+# Block memos: from one call to the next only the o= line and the m= lines of an
+# SDP body change (session id and version, media port); the rest -- s=, c=, t=
+# and the a= lines -- repeats. So the text between those lines is parsed once
+# (by the line parser, _parse_lines) and its parsed fields are remembered: the
+# session block (s= up to the first m=) and each media block (after its m=
+# line). Only text that was part of an SDP body the line parser accepted is
+# remembered, and what a block parses to depends on its own lines alone, so a
+# hit gives exactly what the line parser would.
+_SESSION_BLOCKS: dict[str, tuple[Any, ...]] = {}
+_MEDIA_BLOCKS: dict[str, tuple[Any, ...]] = {}
+
+
+def _split_blocks(text: str) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """``(o= value, session block, [(m= value, media block), ...])``, or ``None``.
+
+    A media block is the text after its m= line's line feed (``""`` when the
+    m= line is the last line; an empty line right after an m= line -- also
+    ``""`` -- is told apart by the caller, and never learned: it is an error).
+    """
+    head, *sections = text.rstrip("\n").split("\nm=")  # trailing empty lines are ignored
+    parts = head.split("\n", 2)
+    if len(parts) != 3 or parts[0] != "v=0" or parts[1][:2] != "o=":
+        return None
+    out = []
+    for section in sections:
+        m_value, _, block = section.partition("\n")
+        out.append((m_value, block))
+    return parts[1][2:], parts[2], out
+
+
+def _parse_blocks(text: str) -> SessionDescription | None:
+    """The SDP from remembered blocks, or ``None`` if a block is new (or anything is odd).
+
+    Only plain spellings are taken here (ASCII text, plain decimal numbers, no
+    port count); anything else is left to the line parser.
+    """
+    if not text.isascii():
+        return None
+    head, *sections = text.rstrip("\n").split("\nm=")
+    parts = head.split("\n", 2)
+    if len(parts) != 3 or parts[0] != "v=0":
+        return None
+    o_line, session_block = parts[1], parts[2]
+    session = _SESSION_BLOCKS.get(session_block)
+    o = o_line.split(" ")
+    if session is None or len(o) != 6 or "" in o or o[0][:2] != "o=":
+        return None
+    sid, version = o[1], o[2]
+    if not sid.isdigit() or not version.isdigit() or len(sid) > 20 or len(version) > 20:
+        return None
+    connection = session[1]
+    s_dir = session[11]
+    media = []
+    for section in sections:
+        m_value, nl, block = section.partition("\n")
+        fields = _MEDIA_BLOCKS.get(block)
+        m = m_value.split(" ")
+        if (fields is None or (nl and not block) or (connection is None and not fields[1])
+                or len(m) < 4 or "" in m):
+            return None  # a new block, an empty line, or anything the line parser must explain
+        port_text = m[1]
+        if not port_text.isdigit() or len(port_text) > 5:
+            return None
+        port = int(port_text)
+        if port > 65535:
+            return None
+        media.append(_new_media(m[0], port, m[2], tuple(m[3:]), None, *fields, s_dir))
+    return _new_session(  # type: ignore[no-any-return]
+        _new_origin(o[0][2:], int(sid), int(version), o[5], o[3], o[4]),
+        session[0], connection, session[2], session[3], tuple(media), *session[4:11], 0)
+
+
+def _learn_blocks(text: str, sd: SessionDescription) -> None:
+    split = _split_blocks(text)
+    if split is None or len(split[2]) != len(sd.media):
+        return
+    remember(_SESSION_BLOCKS, split[1], (
+        sd.session_name, sd.connection, sd.times, sd.attributes, sd.information, sd.uri,
+        sd.emails, sd.phones, sd.bandwidths, sd.zone, sd.key, _direction(sd.attributes),
+    ))
+    for (_, block), m in zip(split[2], sd.media, strict=True):
+        remember(_MEDIA_BLOCKS, block, (m.information, m.connections, m.bandwidths, m.key, m.attributes))
+
+
+def _origin(value: str) -> Origin:
+    o = value.split(" ")
+    if len(o) != 6 or not all(o):
+        raise ParseError(f"bad o= line: {'o=' + value[:58]!r}", line=2)
+    return _new_origin(  # type: ignore[no-any-return]
+        o[0], _parse_uint(o[1], "sess-id"), _parse_uint(o[2], "sess-version"), o[5], o[3], o[4])
+
+
+def _media_line(value: str) -> tuple[str, int, str, tuple[str, ...], int | None]:
+    """``m=`` value -> (media, port, proto, formats, port count)."""
+    parts = value.split(" ")
+    if len(parts) < 4 or not all(parts):
+        raise ParseError(f"bad m= line: {value[:60]!r}")
+    port_text, slash, count = parts[1].partition("/")
+    port = _parse_uint(port_text, "port")
+    if port > 65535:
+        raise ParseError(f"bad m= port: {port_text!r}")
+    port_count = _parse_uint(count, "port count") if slash else None
+    return parts[0], port, parts[2], tuple(parts[3:]), port_count
+
+
+def _parse_lines(text: str) -> SessionDescription:
+    """The general parser: one line at a time (``text`` has LF line ends)."""
     lines = text.split("\n")
     while lines and lines[-1] == "":
         lines.pop()
@@ -375,10 +482,7 @@ def _parse_sdp(data: bytes | str) -> SessionDescription:
     o_line, s_line = lines[1], lines[2]
     if not o_line.startswith("o="):
         raise ParseError("SDP o= line must follow v=", line=2)
-    o = o_line[2:].split(" ")
-    if len(o) != 6 or not all(o):
-        raise ParseError(f"bad o= line: {o_line[:60]!r}", line=2)
-    origin = _new_origin(o[0], _parse_uint(o[1], "sess-id"), _parse_uint(o[2], "sess-version"), o[5], o[3], o[4])
+    origin = _origin(o_line[2:])
     if not s_line.startswith("s="):
         raise ParseError("SDP s= line must follow o=", line=3)
     session: dict[str, str] = {}

@@ -21,9 +21,9 @@ from urllib.parse import quote as _pct_quote
 from urllib.parse import unquote as _pct_unquote
 
 from simvoip.sip.errors import ParseError
-from simvoip.sip.grammar import fast_new, remember
+from simvoip.sip.grammar import MEMO_LIMIT, fast_new
 
-__all__ = ["SipUri", "uri_scheme", "SUPPORTED_SCHEMES"]
+__all__ = ["SipUri", "uri_scheme", "SUPPORTED_SCHEMES", "parse_uri"]
 
 #: Schemes this package understands as typed URIs.
 SUPPORTED_SCHEMES = ("sip", "sips", "tel")
@@ -128,11 +128,7 @@ class SipUri:
     @classmethod
     def parse(cls, text: str) -> SipUri:
         """Parse one value (memoized: equal text gives the same, shared object)."""
-        hit = _URI_MEMO.get(text)
-        if hit is None:
-            hit = cls._parse(text)
-            remember(_URI_MEMO, text, hit)
-        return hit
+        return parse_uri(text)
 
     @classmethod
     def _parse(cls, text: str) -> SipUri:
@@ -236,6 +232,21 @@ class SipUri:
 
 
 _new_uri = fast_new(SipUri)
+
+
+def parse_uri(text: str) -> SipUri:
+    """:meth:`SipUri.parse`: memoized by text, the memo bounded as by ``grammar.remember``.
+
+    >>> parse_uri("sip:bob@b.example:5070").port
+    5070
+    """
+    hit = _URI_MEMO.get(text)
+    if hit is None:
+        hit = SipUri._parse(text)
+        if len(_URI_MEMO) >= MEMO_LIMIT:
+            _URI_MEMO.clear()
+        _URI_MEMO[text] = hit
+    return hit
 
 
 def _parse_uri_params(ptext: str, text: str) -> dict[str, str | None]:

@@ -86,6 +86,8 @@ _OPTIONAL_VIEWS = (
     ("Proxy-Authenticate", "proxy_authenticate"), ("Authorization", "authorization"),
     ("Proxy-Authorization", "proxy_authorization"), ("Content-Type", "content_type"),
 )
+#: Headers whose values are name-addrs with a URI to check.
+_ADDRESS_HEADERS = frozenset({"Contact", "Route", "Record-Route"})
 
 
 def _common(msg: Request | Response, code: int | None) -> ValidationFailure | None:
@@ -95,37 +97,41 @@ def _common(msg: Request | Response, code: int | None) -> ValidationFailure | No
     if msg.defects:
         return ValidationFailure(code, msg.defects[0])
     h = msg.headers
+    # The name index (canonical name -> first value; names with several rows ->
+    # all values) answers presence and counts without a pass over the rows.
+    present = h._idx if h._idx is not None else h._build_index()
+    several = h._more or {}
     # RFC 3261 8.1.1: To, From, CSeq, Call-ID, Via are mandatory; the first four single.
     for name in _SINGLE:
-        n = h.count(name)
-        if n != 1:
-            return ValidationFailure(code, f"{'missing' if n == 0 else 'duplicate'} {name} header")
-    if "Via" not in h:
+        if name not in present:
+            return ValidationFailure(code, f"missing {name} header")
+        if name in several:
+            return ValidationFailure(code, f"duplicate {name} header")
+    if "Via" not in present:
         return ValidationFailure(code, "missing Via header")
-    if h.count("Max-Forwards") > 1:
+    if "Max-Forwards" in several:
         return ValidationFailure(code, "duplicate Max-Forwards header")
     try:
         # Touch the typed view of every header present: any syntax error is a 400
         # (RFC 3261 8.2 / 16.3 step 1). Absent headers have nothing to check.
-        msg.vias, msg.cseq, msg.call_id, msg.from_, msg.to  # noqa: B018
-        present = {name for name, _ in h}
+        msg.vias, msg.cseq, msg.call_id  # noqa: B018
+        addresses = [msg.from_, msg.to]
         for name, view in _OPTIONAL_VIEWS:
             if name in present:
-                getattr(msg, view)
-        for row in h.get_all("Content-Type") + h.get_all("Accept"):
-            split_commas(row)
-        # URIs of schemes we know must parse; others stay opaque (RFC 4475 3.3.6).
-        addresses = [msg.from_, msg.to]
-        for name, view in (("Contact", "contacts"), ("Route", "routes"),
-                           ("Record-Route", "record_routes")):
+                value = getattr(msg, view)
+                if name in _ADDRESS_HEADERS:
+                    addresses.extend(value)
+        for name in ("Content-Type", "Accept"):
             if name in present:
-                addresses.extend(getattr(msg, view))
+                for row in several.get(name) or (present[name],):
+                    split_commas(row)
+        # URIs of schemes we know must parse; others stay opaque (RFC 4475 3.3.6).
         for na in addresses:
-            if not na.is_star and uri_scheme(na.uri) in SUPPORTED_SCHEMES:
+            if na._parsed_uri is None and not na.is_star and uri_scheme(na.uri) in SUPPORTED_SCHEMES:
                 na.sip_uri  # noqa: B018
     except ParseError as exc:
         return ValidationFailure(code, exc.reason)
-    date = h.get("Date")
+    date = present.get("Date")
     if date is not None and _DATE_RE.fullmatch(date) is None:
         return ValidationFailure(code, f"bad Date {date[:40]!r}")
     return None

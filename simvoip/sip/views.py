@@ -30,9 +30,12 @@ from simvoip.sip.headers import (
     CSeq,
     NameAddr,
     Via,
+    parse_cseq,
     parse_expires,
     parse_max_forwards,
+    parse_name_addr,
     parse_option_tags,
+    parse_via,
 )
 from simvoip.sip.sdp import SessionDescription
 
@@ -49,6 +52,68 @@ _MISSING = object()
 _VALUE_MEMOS: dict[str, dict[str, Any]] = {}
 
 
+def _memo(key: str) -> dict[str, Any]:
+    memo = _VALUE_MEMOS.get(key)
+    if memo is None:
+        memo = _VALUE_MEMOS[key] = {}
+    return memo
+
+
+_MAX_FORWARDS_MEMO = _memo("max_forwards")
+_EXPIRES_MEMO = _memo("expires")
+_CONTENT_TYPE_MEMO = _memo("content_type")
+
+
+def _parse_rows(h: Headers, key: str, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+    """Every comma-separated value of every ``name`` row, parsed; cached under ``key``."""
+    idx = h._idx
+    if idx is None:
+        idx = h._build_index()
+    first = idx.get(name)
+    try:
+        if first is None:
+            v: tuple[T, ...] = ()
+        elif "," not in first and (h._more is None or name not in h._more):
+            v = (parse(first),)  # the common case: one row, one value
+        else:
+            more = h._more
+            out: list[T] = []
+            for row in more[name] if more is not None and name in more else (first,):
+                if "," in row:
+                    out.extend(parse(x) for x in split_commas(row))
+                else:
+                    out.append(parse(row))
+            v = tuple(out)
+    except ParseError as exc:
+        raise _in_header(name, exc) from None
+    h._cache[key] = v
+    return v
+
+
+def _parse_single(
+    h: Headers, key: str, name: str, parse: Callable[[str], Any], memo: dict[str, Any] | None = None
+) -> Any:
+    """The first ``name`` row parsed (``None`` when absent), memoized by text; cached under ``key``."""
+    idx = h._idx
+    if idx is None:
+        idx = h._build_index()
+    row = idx.get(name)
+    if row is None:
+        v = None
+    else:
+        if memo is None:
+            memo = _memo(key)
+        v = memo.get(row, _MISSING)
+        if v is _MISSING:
+            try:
+                v = parse(row)
+            except ParseError as exc:
+                raise _in_header(name, exc) from None
+            remember(memo, row, v)
+    h._cache[key] = v
+    return v
+
+
 class TypedViews:
     """Mixin: typed views over ``self.headers`` (see module docstring).
 
@@ -62,47 +127,16 @@ class TypedViews:
     body: bytes
 
     # -- helpers -----------------------------------------------------------
+    # Each view looks in the cache first (one dict lookup), then parses once.
     def _list(self, key: str, name: str, parse: Callable[[str], T]) -> list[T]:
-        cache = self.headers._cache
-        v = cache.get(key)
-        if v is None:
-            rows = self.headers.get_all(name)
-            try:
-                if len(rows) == 1 and "," not in rows[0]:
-                    v = (parse(rows[0]),)  # the common case: one row, one value
-                else:
-                    out: list[T] = []
-                    for row in rows:
-                        if "," in row:
-                            out.extend(parse(x) for x in split_commas(row))
-                        else:
-                            out.append(parse(row))
-                    v = tuple(out)
-            except ParseError as exc:
-                raise _in_header(name, exc) from None
-            cache[key] = v
-        return list(v)
+        h = self.headers
+        v = h._cache.get(key)
+        return list(_parse_rows(h, key, name, parse) if v is None else v)
 
     def _single(self, key: str, name: str, parse: Callable[[str], Any]) -> Any:
-        cache = self.headers._cache
-        v = cache.get(key, _MISSING)
-        if v is _MISSING:
-            row = self.headers.get(name)
-            if row is None:
-                v = cache[key] = None
-                return v
-            memo = _VALUE_MEMOS.get(key)
-            if memo is None:
-                memo = _VALUE_MEMOS[key] = {}
-            v = memo.get(row, _MISSING)
-            if v is _MISSING:
-                try:
-                    v = parse(row)
-                except ParseError as exc:
-                    raise _in_header(name, exc) from None
-                remember(memo, row, v)
-            cache[key] = v
-        return v
+        h = self.headers
+        v = h._cache.get(key, _MISSING)
+        return _parse_single(h, key, name, parse) if v is _MISSING else v
 
     def _required(self, name: str) -> str:
         value = self.headers.get(name)
@@ -114,19 +148,25 @@ class TypedViews:
     @property
     def vias(self) -> list[Via]:
         """All Via values, top first (RFC 3261 20.42)."""
-        return self._list("vias", "Via", Via.parse)
+        h = self.headers
+        v = h._cache.get("vias")
+        return list(_parse_rows(h, "vias", "Via", parse_via) if v is None else v)
 
     @property
     def top_via(self) -> Via:
         cache = self.headers._cache
         v = cache.get("top_via")
         if v is None:
+            vias = cache.get("vias")
+            if vias:
+                v = cache["top_via"] = vias[0]
+                return v  # type: ignore[no-any-return]
             row = self._required("Via")
             try:
                 values = split_commas(row)
                 if not values:
                     raise ParseError("empty value")
-                v = cache["top_via"] = Via.parse(values[0])
+                v = cache["top_via"] = parse_via(values[0])
             except ParseError as exc:
                 raise _in_header("Via", exc) from None
         return v  # type: ignore[no-any-return]
@@ -138,11 +178,16 @@ class TypedViews:
     # -- dialog / transaction identifiers ------------------------------------
     @property
     def cseq(self) -> CSeq:
-        cache = self.headers._cache
+        h = self.headers
+        cache = h._cache
         v = cache.get("cseq")
-        if v is None:
+        if v is None:  # _parse_required, inlined: this runs for every message
+            idx = h._idx
+            row = (h._build_index() if idx is None else idx).get("CSeq")
+            if row is None:
+                raise ParseError("missing CSeq")
             try:
-                v = cache["cseq"] = CSeq.parse(self._required("CSeq"))
+                v = cache["cseq"] = parse_cseq(row)
             except ParseError as exc:
                 raise _in_header("CSeq", exc) from None
         return v  # type: ignore[no-any-return]
@@ -150,29 +195,45 @@ class TypedViews:
     @property
     def call_id(self) -> str:
         """Call-ID (RFC 3261 20.8): ``word ["@" word]``, no whitespace."""
-        value = self._required("Call-ID")
+        h = self.headers
+        idx = h._idx
+        if idx is None:
+            idx = h._build_index()
+        value = idx.get("Call-ID")
+        if value is None:
+            raise ParseError("missing Call-ID")
         if not value or " " in value or "\t" in value:
             raise ParseError(f"bad Call-ID: {value[:60]!r}")
         return value
 
     @property
     def from_(self) -> NameAddr:
-        cache = self.headers._cache
+        h = self.headers
+        cache = h._cache
         v = cache.get("from")
-        if v is None:
+        if v is None:  # _parse_required, inlined: this runs for every message
+            idx = h._idx
+            row = (h._build_index() if idx is None else idx).get("From")
+            if row is None:
+                raise ParseError("missing From")
             try:
-                v = cache["from"] = NameAddr.parse(self._required("From"))
+                v = cache["from"] = parse_name_addr(row)
             except ParseError as exc:
                 raise _in_header("From", exc) from None
         return v  # type: ignore[no-any-return]
 
     @property
     def to(self) -> NameAddr:
-        cache = self.headers._cache
+        h = self.headers
+        cache = h._cache
         v = cache.get("to")
-        if v is None:
+        if v is None:  # _parse_required, inlined: this runs for every message
+            idx = h._idx
+            row = (h._build_index() if idx is None else idx).get("To")
+            if row is None:
+                raise ParseError("missing To")
             try:
-                v = cache["to"] = NameAddr.parse(self._required("To"))
+                v = cache["to"] = parse_name_addr(row)
             except ParseError as exc:
                 raise _in_header("To", exc) from None
         return v  # type: ignore[no-any-return]
@@ -181,69 +242,96 @@ class TypedViews:
     @property
     def contacts(self) -> list[NameAddr]:
         """Contact values; ``Contact: *`` gives one value with ``is_star`` (RFC 3261 10.2.2)."""
-        return self._list("contacts", "Contact", NameAddr.parse)
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Contact" not in idx:
+            return []
+        v = h._cache.get("contacts")
+        return list(_parse_rows(h, "contacts", "Contact", parse_name_addr) if v is None else v)
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self._list("routes", "Route", NameAddr.parse)
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Route" not in idx:
+            return []
+        v = h._cache.get("routes")
+        return list(_parse_rows(h, "routes", "Route", parse_name_addr) if v is None else v)
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self._list("record_routes", "Record-Route", NameAddr.parse)
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Record-Route" not in idx:
+            return []
+        v = h._cache.get("record_routes")
+        return list(_parse_rows(h, "record_routes", "Record-Route", parse_name_addr) if v is None else v)
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards (0 ... 255) or ``None`` when absent."""
-        return self._single("max_forwards", "Max-Forwards", parse_max_forwards)  # type: ignore[no-any-return]
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Max-Forwards" not in idx:
+            return None  # absent (the index is dropped on every change, so it is current)
+        v = h._cache.get("max_forwards", _MISSING)
+        if v is _MISSING:
+            v = _parse_single(h, "max_forwards", "Max-Forwards", parse_max_forwards, _MAX_FORWARDS_MEMO)
+        return v  # type: ignore[no-any-return]
 
     @property
     def expires(self) -> int | None:
         """Expires header (delta-seconds) or ``None`` when absent."""
-        return self._single("expires", "Expires", parse_expires)  # type: ignore[no-any-return]
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Expires" not in idx:
+            return None  # absent (the index is dropped on every change, so it is current)
+        v = h._cache.get("expires", _MISSING)
+        if v is _MISSING:
+            v = _parse_single(h, "expires", "Expires", parse_expires, _EXPIRES_MEMO)
+        return v  # type: ignore[no-any-return]
 
     # -- extensions ----------------------------------------------------------
     @property
     def require(self) -> list[str]:
-        return self._tags("require", "Require")
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Require" not in idx:
+            return []
+        v = h._cache.get("require")
+        return list(_parse_tags(h, "require", "Require") if v is None else v)
 
     @property
     def proxy_require(self) -> list[str]:
-        return self._tags("proxy_require", "Proxy-Require")
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Proxy-Require" not in idx:
+            return []
+        v = h._cache.get("proxy_require")
+        return list(_parse_tags(h, "proxy_require", "Proxy-Require") if v is None else v)
 
     @property
     def supported(self) -> list[str]:
-        return self._tags("supported", "Supported")
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Supported" not in idx:
+            return []
+        v = h._cache.get("supported")
+        return list(_parse_tags(h, "supported", "Supported") if v is None else v)
 
     @property
     def unsupported(self) -> list[str]:
-        return self._tags("unsupported", "Unsupported")
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Unsupported" not in idx:
+            return []
+        v = h._cache.get("unsupported")
+        return list(_parse_tags(h, "unsupported", "Unsupported") if v is None else v)
 
     def _tags(self, key: str, name: str) -> list[str]:
-        cache = self.headers._cache
-        v = cache.get(key)
-        if v is None:
-            rows = self.headers.get_all(name)
-            if not rows:
-                v = cache[key] = ()
-            elif len(rows) == 1:
-                memo = _VALUE_MEMOS.get(key)
-                if memo is None:
-                    memo = _VALUE_MEMOS[key] = {}
-                row = rows[0]
-                v = memo.get(row)
-                if v is None:
-                    try:
-                        v = tuple(parse_option_tags(row))
-                    except ParseError as exc:
-                        raise _in_header(name, exc) from None
-                    remember(memo, row, v)
-                cache[key] = v
-            else:
-                try:
-                    v = cache[key] = tuple(t for row in rows for t in parse_option_tags(row))
-                except ParseError as exc:
-                    raise _in_header(name, exc) from None
-        return list(v)
+        h = self.headers
+        v = h._cache.get(key)
+        return list(_parse_tags(h, key, name) if v is None else v)
 
     # -- authentication --------------------------------------------------------
     @property
@@ -277,7 +365,14 @@ class TypedViews:
     @property
     def content_type(self) -> str | None:
         """Media type (``type/subtype``, lower case, no parameters) or ``None``."""
-        return self._single("content_type", "Content-Type", _media_type)  # type: ignore[no-any-return]
+        h = self.headers
+        idx = h._idx
+        if idx is not None and "Content-Type" not in idx:
+            return None  # absent (the index is dropped on every change, so it is current)
+        v = h._cache.get("content_type", _MISSING)
+        if v is _MISSING:
+            v = _parse_single(h, "content_type", "Content-Type", _media_type, _CONTENT_TYPE_MEMO)
+        return v  # type: ignore[no-any-return]
 
     @property
     def content_length(self) -> int:
@@ -287,15 +382,39 @@ class TypedViews:
     @property
     def sdp(self) -> SessionDescription | None:
         """The body as SDP when Content-Type is ``application/sdp``, else ``None``."""
-        if self.content_type != "application/sdp" or not self.body:
-            return None
         cache = self.headers._cache
+        body = self.body
         hit = cache.get("sdp")
-        if hit is not None and hit[0] is self.body:
-            return hit[1]  # type: ignore[no-any-return]
-        sdp = SessionDescription.parse(self.body)
-        cache["sdp"] = (self.body, sdp)
+        if hit is not None and hit[0] is body:
+            return hit[1]  # type: ignore[no-any-return]  # cached only for an SDP Content-Type
+        if self.content_type != "application/sdp" or not body:
+            return None
+        sdp = SessionDescription.parse(body)
+        cache["sdp"] = (body, sdp)
         return sdp
+
+
+def _parse_tags(h: Headers, key: str, name: str) -> tuple[str, ...]:
+    """Option tags of every ``name`` row (one row: memoized by text); cached under ``key``."""
+    idx = h._idx
+    if idx is None:
+        idx = h._build_index()
+    first = idx.get(name)
+    try:
+        if first is None:
+            v: tuple[str, ...] = ()
+        elif h._more is None or name not in h._more:
+            memo = _memo(key)
+            v = memo.get(first)  # type: ignore[assignment]
+            if v is None:
+                v = tuple(parse_option_tags(first))
+                remember(memo, first, v)
+        else:
+            v = tuple(t for row in h.get_all(name) for t in parse_option_tags(row))
+    except ParseError as exc:
+        raise _in_header(name, exc) from None
+    h._cache[key] = v
+    return v
 
 
 def _in_header(name: str, exc: ParseError) -> ParseError:

@@ -1,0 +1,276 @@
+"""Every parse fast path gives exactly what the general parser gives.
+
+The fast paths (parse_message's header loop, the Via/NameAddr/CSeq head memos
+and regexes, the SDP block memos, the twin-class constructors, the split name
+index of Headers) are checked against the general code on valid values, on
+values built to sit on the edge of each fast path, and on mutated messages:
+same value, or the same ParseError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sip_strategies import hosts, name_addrs, tokens, vias
+
+from simvoip.sip import ParseError, headers, message, parse_message, sdp, validate
+from simvoip.sip.grammar import fast_new, split_commas
+from simvoip.sip.headers import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
+from simvoip.sip.message import Headers, Request, Response, _index
+from simvoip.sip.uri import SUPPORTED_SCHEMES, uri_scheme
+from simvoip.sip.validate import ValidationFailure
+from simvoip.testing import strategies as sst
+
+# Text around the separators the fast paths look for: spaces, tabs, quotes,
+# commas, '=' and ';' and non-ASCII, to land just inside and just outside them.
+_EDGY = st.text(st.sampled_from(list("aZ09-.;=,\" \t<>:[]@é~%!")), max_size=12)
+
+
+def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return ("ok", fn())
+    except ParseError as exc:
+        return ("error", str(exc))
+
+
+@contextmanager
+def _cold(*memos: dict[Any, Any]) -> Iterator[None]:
+    """Value memos emptied, so the code under test really parses."""
+    for memo in memos:
+        memo.clear()
+    yield
+    for memo in memos:
+        memo.clear()
+
+
+def _same(fast: tuple[str, Any], general: tuple[str, Any]) -> None:
+    assert fast[0] == general[0], (fast, general)
+    if fast[0] == "ok":
+        a, b = fast[1], general[1]
+        assert a == b and type(a) is type(b)
+        assert list(a.params.items()) == list(b.params.items())  # same order too
+        assert str(a) == str(b)
+    else:
+        assert fast[1] == general[1]
+
+
+# -- Via ------------------------------------------------------------------------
+@given(vias())
+def test_via_fast_paths_match_general_parser(via: Via) -> None:
+    text = str(via)
+    with _cold(headers._VIA_MEMO):
+        _same(_outcome(lambda: parse_via(text)), _outcome(lambda: Via._parse(text)))
+
+
+@given(tokens, hosts, st.one_of(st.none(), st.integers(0, 99999)), _EDGY, _EDGY, st.booleans())
+def test_via_head_memo_matches_general_parser(
+    transport: str, host: str, port: int | None, branch: str, rest: str, with_rest: bool
+) -> None:
+    head = f"SIP/2.0/{transport} {host}" + ("" if port is None else f":{port}")
+    tail = branch + (";" + rest if with_rest else "")
+    teacher = head + ";branch=z9hG4bKteach" + (";" + rest if with_rest else "")
+    target = head + ";branch=" + tail
+    with _cold(headers._VIA_MEMO, headers._VIA_HEADS, headers._PARAM_TAILS):
+        _outcome(lambda: parse_via(teacher))  # teaches the head (and rest) memo if it parses
+        headers._VIA_MEMO.clear()
+        _same(_outcome(lambda: parse_via(target)), _outcome(lambda: Via._parse(target)))
+
+
+# -- NameAddr -------------------------------------------------------------------
+@given(name_addrs())
+def test_name_addr_fast_paths_match_general_parser(na: NameAddr) -> None:
+    text = str(na)
+    with _cold(headers._NAME_ADDR_MEMO):
+        _same(_outcome(lambda: parse_name_addr(text)), _outcome(lambda: NameAddr._parse(text)))
+
+
+@given(st.sampled_from(['"Alice" <sip:a@b.example>', "<sip:a@b.example;lr>", "sip:a@b.example",
+                        "Bob <sips:b@[2001:db8::1]:5061>", "*", '"x;tag=y" <sip:a@b>', "sip:a@b ",
+                        "<sip:a@b>;x=1", "sip:a@b;lr", '"a\\"b" <tel:+1234>']),
+       _EDGY, _EDGY, st.booleans())
+def test_name_addr_head_memo_matches_general_parser(head: str, tag: str, rest: str, with_rest: bool) -> None:
+    teacher = head + ";tag=teach" + (";" + rest if with_rest else "")
+    target = head + ";tag=" + tag + (";" + rest if with_rest else "")
+    with _cold(headers._NAME_ADDR_MEMO, headers._NAME_ADDR_HEADS, headers._PARAM_TAILS):
+        _outcome(lambda: parse_name_addr(teacher))
+        headers._NAME_ADDR_MEMO.clear()
+        _same(_outcome(lambda: parse_name_addr(target)), _outcome(lambda: NameAddr._parse(target)))
+
+
+# -- CSeq -----------------------------------------------------------------------
+@given(st.one_of(
+    st.builds("{} {}".format, st.integers(0, 2**40), st.sampled_from(["INVITE", "BYE", "FOO", "in vite"])),
+    st.text(st.sampled_from(list("0123456789 \tINVITE٣²+-_")), max_size=16),
+))
+def test_cseq_fast_paths_match_general_parser(text: str) -> None:
+    def general() -> CSeq:
+        return CSeq._parse(text)
+
+    with _cold(headers._CSEQ_MEMO):
+        fast, slow = _outcome(lambda: parse_cseq(text)), _outcome(general)
+    assert fast[0] == slow[0] and (fast[0] == "error" or fast[1] == slow[1])
+
+
+# -- whole messages -------------------------------------------------------------
+def _compare_messages(data: bytes) -> None:
+    fast = _outcome(lambda: message._parse(data))
+    slow = _outcome(lambda: message._parse(data, fast=False))
+    assert fast[0] == slow[0], (data, fast, slow)
+    if fast[0] == "error":
+        assert fast[1] == slow[1]
+        return
+    a, b = fast[1], slow[1]
+    assert a == b and type(a) is type(b) and a.defects == b.defects
+    rows = a.headers._rows
+    assert rows == b.headers._rows
+    assert (a.headers._idx, a.headers._more) == _index(rows) == (b.headers._idx, b.headers._more)
+    for name, _ in rows:
+        assert a.headers.get_all(name) == [v for n, v in rows if n == name]
+
+
+@given(sst.messages())
+def test_parse_message_fast_path_matches_line_parser(msg: Request | Response) -> None:
+    _compare_messages(msg.encode())
+
+
+@given(sst.mutated_messages())
+def test_parse_message_fast_path_matches_line_parser_on_mutations(data: bytes) -> None:
+    _compare_messages(data)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Via", "v", "Route", "Content-Length", "l", "X-A", "Via "]),
+                          st.sampled_from(["1", "2", " 3", "", "SIP/2.0/UDP h;branch=z9hG4bKx"])),
+                max_size=6))
+def test_repeated_names_and_content_length(rows: list[tuple[str, str]]) -> None:
+    head = "".join(f"{n}:{v}\r\n" for n, v in rows).encode()
+    _compare_messages(b"SIP/2.0 200 OK\r\n" + head + b"\r\nbody")
+
+
+def test_headers_index_of_built_rows() -> None:
+    h = Headers([("Via", "a"), ("To", "t"), ("v", "b"), ("X", "")])
+    assert h.get("Via") == "a" and h.get_all("via") == ["a", "b"] and h.count("VIA") == 2
+    assert h.get("x") == "" and h.get_all("X") == [""] and h.get("Nope") is None
+    assert _index((("A", "1"), ("B", "2"))) == ({"A": "1", "B": "2"}, None)
+    assert _index((("A", "1"), ("B", "2"), ("A", "3"))) == ({"A": "1", "B": "2"}, {"A": ("1", "3")})
+
+
+# -- SDP ------------------------------------------------------------------------
+def _sdp_outcomes(text: str) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    with _cold(sdp._SDP_MEMO):
+        fast = _outcome(lambda: sdp._parse_sdp(text))
+    lf = text.replace("\r\n", "\n")
+    slow = _outcome(lambda: sdp._parse_lines(lf) if "\r" not in lf else sdp._parse_sdp(text))
+    return fast, slow
+
+
+@given(sst.sdp_offers(), st.integers(0, 2**64), st.integers(0, 99999), st.data())
+def test_sdp_block_memo_matches_line_parser(offer: sdp.SessionDescription, session_id: int, port: int,
+                                            data: st.DataObject) -> None:
+    teacher = str(offer)
+    sdp._parse_sdp(teacher)  # teaches the block memos
+    lines = teacher.split("\r\n")
+    lines[1] = f"o={offer.origin.username} {session_id} {session_id} IN IP4 {offer.origin.address}"
+    m_at = [i for i, line in enumerate(lines) if line.startswith("m=")]
+    for i in m_at:
+        parts = lines[i][2:].split(" ", 2)
+        lines[i] = f"m={parts[0]} {port} {parts[2]}"
+    if data.draw(st.booleans()):  # and sometimes an odd line somewhere
+        at = data.draw(st.integers(1, len(lines) - 1))
+        lines.insert(at, data.draw(st.sampled_from(["", "m=audio", "c=IN IP4", "x=1", "a=x", "o=a 1 1 IN IP4 h"])))
+    text = "\r\n".join(lines)
+    fast, slow = _sdp_outcomes(text)
+    assert fast == slow
+    if fast[0] == "ok":
+        assert str(fast[1]) == str(slow[1])
+        assert [m.session_direction for m in fast[1].media] == [m.session_direction for m in slow[1].media]
+
+
+@given(st.text(st.sampled_from(list("vosctmaIN P4 0-9=\r\n/é")), max_size=60))
+def test_sdp_fast_path_on_noise(text: str) -> None:
+    fast, slow = _sdp_outcomes("v=0\r\no=a 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 h\r\nt=0 0\r\n" + text)
+    assert fast == slow
+
+
+# -- constructors ---------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Frozen:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(slots=True)
+class _Plain:
+    a: int
+    b: list[int] = dataclasses.field(default_factory=list)
+
+
+@given(st.integers(), st.text(max_size=5))
+def test_fast_new_builds_the_same_objects(a: int, b: str) -> None:
+    made = fast_new(_Frozen)(a, b, (a,))
+    assert made == _Frozen(a, b, (a,)) and type(made) is _Frozen and hash(made) == hash(_Frozen(a, b, (a,)))
+    plain = fast_new(_Plain)(a, [a])
+    assert plain == _Plain(a, [a]) and type(plain) is _Plain
+    for cls in (Via, NameAddr, CSeq, sdp.Origin, sdp.SessionDescription, Request, Response):
+        assert fast_new(cls) is not None
+    try:
+        made.a = 1  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:  # pragma: no cover - the class must stay frozen
+        raise AssertionError("a fast_new object lost its frozen __setattr__")
+
+
+# -- validation -----------------------------------------------------------------
+def _reference_common(msg: Request | Response, code: int | None) -> ValidationFailure | None:
+    """validate._common as it was before it used the name index (one view at a time)."""
+    if msg.version.upper() != "SIP/2.0":
+        return ValidationFailure(505 if code else None, f"unsupported version {msg.version}")
+    if msg.defects:
+        return ValidationFailure(code, msg.defects[0])
+    h = msg.headers
+    for name in ("To", "From", "Call-ID", "CSeq"):
+        n = h.count(name)
+        if n != 1:
+            return ValidationFailure(code, f"{'missing' if n == 0 else 'duplicate'} {name} header")
+    if "Via" not in h:
+        return ValidationFailure(code, "missing Via header")
+    if h.count("Max-Forwards") > 1:
+        return ValidationFailure(code, "duplicate Max-Forwards header")
+    try:
+        msg.vias, msg.cseq, msg.call_id, msg.from_, msg.to  # noqa: B018
+        present = {name for name, _ in h}
+        for name, view in validate._OPTIONAL_VIEWS:
+            if name in present:
+                getattr(msg, view)
+        for row in h.get_all("Content-Type") + h.get_all("Accept"):
+            split_commas(row)
+        addresses = [msg.from_, msg.to]
+        for name, view in (("Contact", "contacts"), ("Route", "routes"), ("Record-Route", "record_routes")):
+            if name in present:
+                addresses.extend(getattr(msg, view))
+        for na in addresses:
+            if not na.is_star and uri_scheme(na.uri) in SUPPORTED_SCHEMES:
+                na.sip_uri  # noqa: B018
+    except ParseError as exc:
+        return ValidationFailure(code, exc.reason)
+    date = h.get("Date")
+    if date is not None and validate._DATE_RE.fullmatch(date) is None:
+        return ValidationFailure(code, f"bad Date {date[:40]!r}")
+    return None
+
+
+@given(st.one_of(sst.mutated_messages(), sst.messages().map(lambda m: m.encode())))
+def test_validation_common_checks_unchanged(data: bytes) -> None:
+    try:
+        msg = parse_message(data)
+        again = parse_message(data)
+    except ParseError:
+        return
+    code = 400 if isinstance(msg, Request) else None
+    assert validate._common(msg, code) == _reference_common(again, code)
