@@ -184,3 +184,30 @@ def test_unusable_route_is_answered_not_left_hanging():
     # validation answers 400 at once (no 100 Trying first).
     assert [s.message.status_code for s in sent(out)] == [400]
     assert proxy.context_count == 0
+
+
+@pytest.mark.parametrize("stateful", [True, False])
+def test_forwarded_via_names_the_transport_of_the_next_hop(stateful):
+    # RFC 3261 8.1.1.7: the Via carries the transport the request is sent over; a
+    # Request-URI with ;transport=tcp makes the proxy's next hop TCP.
+    cfg = ProxyConfig(host=SS1, domain="atlanta.example.com", stateful=stateful)
+    proxy = Proxy(cfg, random.Random(0))
+    out = proxy.receive(invite(uri="sip:bob@192.0.2.4;transport=tcp"), Address(ALICE), 0.0)
+    (fwd,) = [s for s in sent(out) if isinstance(s.message, Request)]
+    assert fwd.destination.transport == "TCP"
+    assert fwd.message.vias[0].transport == "TCP" and fwd.message.vias[0].host == SS1
+    assert fwd.message.vias[1].transport == "UDP"  # the caller's Via is left as it was
+    udp = proxy.receive(invite(uri="sip:bob@192.0.2.4").copy(), Address(ALICE), 0.0)
+    assert all(s.message.vias[0].transport == "UDP" for s in sent(udp))
+
+
+def test_rport_is_filled_and_the_response_goes_there():
+    # RFC 3581 4: an empty rport gets the source port, received is added even when
+    # the host matches, and the response goes to received:rport.
+    proxy = Proxy(SS1_CFG, random.Random(0))
+    request = invite(uri="mailto:bob@biloxi.example.com",
+                     Via=f"SIP/2.0/UDP {ALICE}:5060;rport;branch=z9hG4bK74bf9")
+    (answer,) = sent(proxy.receive(request, Address(ALICE, 40123), 0.0))
+    via = answer.message.vias[0]
+    assert via.rport == 40123 and via.received == ALICE
+    assert (answer.destination.host, answer.destination.port) == (ALICE, 40123)

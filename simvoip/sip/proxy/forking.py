@@ -32,7 +32,7 @@ from simvoip.sip.proxy.stateless import pop_via
 from simvoip.sip.transaction.builders import make_cancel
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
 from simvoip.sip.ua.messages import make_response, new_tag
-from simvoip.sip.ua.transactions import TransactionTable, response_address
+from simvoip.sip.ua.transactions import TransactionTable, replace_top_via, response_address
 
 if TYPE_CHECKING:
     from simvoip.sip.proxy.core import ProxyConfig
@@ -70,6 +70,11 @@ class ForkingMixin:
             request, target, via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch_id}",
             record_route=cfg.record_route_uri if record else None)
         destination = next_hop(hop_uri, cfg.transport)
+        if destination.transport != cfg.transport:
+            # RFC 3261 8.1.1.7: the Via names the transport the request really goes over
+            # (a next hop URI with ;transport=tcp, say).
+            copy = replace_top_via(
+                copy, f"SIP/2.0/{destination.transport} {cfg.sent_by};branch={branch_id}")
         tx, outputs = self.transactions.start_client(copy, destination, now)
         branch = Branch(index, target, tx)
         ctx.branches.append(branch)

@@ -27,7 +27,7 @@ from simvoip.sip.proxy.routing import (
     validate,
 )
 from simvoip.sip.ua.messages import make_response, new_tag
-from simvoip.sip.ua.transactions import response_address
+from simvoip.sip.ua.transactions import replace_top_via, response_address
 
 if TYPE_CHECKING:
     from simvoip.sip.proxy.core import Proxy
@@ -67,7 +67,11 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
         request, targets[0], via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch}",
         record_route=cfg.record_route_uri if record else None)
     proxy._count("stateless-request")
-    out.append(fast_send(copy, next_hop(hop_uri, cfg.transport)))
+    destination = next_hop(hop_uri, cfg.transport)
+    if destination.transport != cfg.transport:
+        # RFC 3261 8.1.1.7: the Via names the transport the request really goes over.
+        copy = replace_top_via(copy, f"SIP/2.0/{destination.transport} {cfg.sent_by};branch={branch}")
+    out.append(fast_send(copy, destination))
 
 
 def pop_via(response: Response) -> Response:

@@ -58,7 +58,9 @@ def is_effect(output: Any) -> bool:
 
 
 def stamp_received(request: Request, source: Address) -> Request:
-    """RFC 3261 18.2.1: add ``received`` to the top Via when its host differs from the source.
+    """RFC 3261 18.2.1 / RFC 3581 4: stamp the top Via with where the request came from.
+
+    ``received`` is added when the sent-by host differs from the source.
 
     Returns ``request`` itself when nothing changes, else a copy.
 
@@ -67,12 +69,27 @@ def stamp_received(request: Request, source: Address) -> Request:
     ...     b"CSeq: 1 OPTIONS\\r\\n\\r\\n")
     >>> stamp_received(r, Address("alice")).headers.get("Via")
     'SIP/2.0/UDP a.example;branch=z9hG4bK1;received=alice'
+
+    RFC 3581: an empty ``rport`` is filled with the source port, and
+    ``received`` is added even when the host is the same:
+
+    >>> r = parse_message(b"OPTIONS sip:b@b SIP/2.0\\r\\nVia: SIP/2.0/UDP 10.1.1.1:4540;rport;branch=z9hG4bKk\\r\\n"
+    ...     b"CSeq: 1 OPTIONS\\r\\n\\r\\n")
+    >>> stamp_received(r, Address("192.0.2.1", 9988)).headers.get("Via")
+    'SIP/2.0/UDP 10.1.1.1:4540;rport=9988;branch=z9hG4bKk;received=192.0.2.1'
     """
     via = request.top_via
-    if via.host == source.host or "received" in via.params:
+    params = via.params
+    if "rport" in params and params["rport"] is None:
+        # RFC 3581 4: an empty rport MUST get the source port, and then "the server
+        # MUST insert a 'received' parameter ... even if it is identical to the
+        # value of the 'sent-by' component".
+        new = {**params, "rport": str(source.port), "received": source.host}
+    elif via.host == source.host or "received" in params:
         return request
-    new_via = type(via)(via.transport, via.host, via.port, {**via.params, "received": source.host})
-    return replace_top_via(request, str(new_via))
+    else:
+        new = {**params, "received": source.host}
+    return replace_top_via(request, str(type(via)(via.transport, via.host, via.port, new)))
 
 
 def replace_top_via(request: Request, value: str | None) -> Request:
