@@ -56,6 +56,7 @@ from simvoip.sip.transaction.server import (
     NonInviteServerTransaction,
     ServerTransaction,
 )
+from simvoip.sip.ua.transactions import response_address
 
 if TYPE_CHECKING:
     from simvoip.sim.simulation import Simulation
@@ -122,26 +123,6 @@ def _timer_text(name: Any) -> Any:
     if isinstance(name, str):
         return str.__str__(name)  # a str-valued enum's value, as an exact str
     return getattr(name, "value", name)
-
-
-def response_address(request: Request) -> Address:
-    """Where responses to ``request`` go (RFC 3261 18.2.2), from its top Via.
-
-    ``maddr`` wins, then ``received``, then the sent-by host; the port is
-    ``rport`` (RFC 3581) when it has a value, else the sent-by port.
-
-    >>> from simvoip.sip import parse_message
-    >>> r = parse_message(b"OPTIONS sip:b SIP/2.0\\r\\nVia: SIP/2.0/TCP alice:5070;branch=z9hG4bK1\\r\\n"
-    ...     b"Call-ID: c\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n")
-    >>> response_address(r)
-    Address(host='alice', port=5070, transport='TCP')
-    """
-    via = request.top_via
-    params = via.params
-    host = params.get("maddr") or params.get("received") or via.host
-    rport = params.get("rport")
-    port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
-    return Address(host, port, via.transport)
 
 
 class Node:
@@ -328,9 +309,11 @@ class Node:
         config = self.sim.timers
         new: ServerTransaction
         if request.method == "INVITE":
-            new = InviteServerTransaction(request, response_address(request), config, now)
+            new = InviteServerTransaction(request, response_address(request), config, now,
+                                          key=key)
         else:
-            new = NonInviteServerTransaction(request, response_address(request), config, now)
+            new = NonInviteServerTransaction(request, response_address(request), config, now,
+                                             key=key)
         self.server_transactions[new.key] = new
         self._index_server(new)
         self._info[new.key] = (core, message_meta(request))

@@ -211,3 +211,23 @@ def test_rport_is_filled_and_the_response_goes_there():
     via = answer.message.vias[0]
     assert via.rport == 40123 and via.received == ALICE
     assert (answer.destination.host, answer.destination.port) == (ALICE, 40123)
+
+
+def test_response_address_follows_rfc3261_18_2_2_and_rfc3581():
+    from simvoip.sip.message import Response
+    from simvoip.sip.ua.transactions import response_address
+
+    def where(via):
+        r = Response(200, "OK", Headers([("Via", via), ("CSeq", "1 INVITE")]))
+        a = response_address(r)
+        return a.host, a.port, a.transport
+
+    # maddr wins, with the sent-by port (not rport).
+    assert where("SIP/2.0/UDP h:5070;maddr=239.1.1.1;received=r;rport=9;branch=z9hG4bK1") == (
+        "239.1.1.1", 5070, "UDP")
+    # received + rport (RFC 3581 4).
+    assert where("SIP/2.0/UDP h:5070;received=192.0.2.1;rport=9988;branch=z9hG4bK1") == (
+        "192.0.2.1", 9988, "UDP")
+    # received only: the sent-by port; neither: sent-by, default port 5060.
+    assert where("SIP/2.0/UDP h:5070;received=192.0.2.1;branch=z9hG4bK1") == ("192.0.2.1", 5070, "UDP")
+    assert where("SIP/2.0/TCP h;branch=z9hG4bK1") == ("h", 5060, "TCP")

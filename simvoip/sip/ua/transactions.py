@@ -109,7 +109,10 @@ def replace_top_via(request: Request, value: str | None) -> Request:
 
 
 def response_address(message: Request | Response) -> Address:
-    """Where responses to ``message`` go: top Via ``received`` or host, port, transport (18.2.2).
+    """Where responses to ``message`` go (RFC 3261 18.2.2, RFC 3581 4), from its top Via.
+
+    ``maddr`` wins (with the sent-by port), then ``received`` or the sent-by
+    host, with the ``rport`` value or the sent-by port.
 
     >>> from simvoip.sip.message import parse_message
     >>> r = parse_message(b"SIP/2.0 200 OK\\r\\nVia: SIP/2.0/UDP pc:5070;branch=z9hG4bK1;received=alice\\r\\n"
@@ -119,7 +122,13 @@ def response_address(message: Request | Response) -> Address:
     """
     via = message.top_via
     params = via.params
+    maddr = params.get("maddr")
+    if maddr:
+        # RFC 3261 18.2.2: "the response MUST be forwarded to the address listed
+        # there, using the port indicated in 'sent-by', or port 5060 if none".
+        return fast_address(maddr, via.port or 5060, via.transport)
     host = params.get("received") or via.host
+    # RFC 3581 4: with no maddr, received and rport: to received, port rport.
     rport = params.get("rport")
     port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
     return fast_address(host, port, via.transport)
