@@ -338,6 +338,13 @@ _set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descripto
 # path gives what the general parser gives. The memos are bounded like
 # grammar.remember (emptied when full), inlined here: these run per header.
 #
+# A value built from the head memo (a Via around a new branch, a From/To around
+# a new tag) or by the CSeq fast path is put in the value memo too: in a
+# simulation the same text comes back on every hop and retransmission of a
+# dialog's messages. (Leaving such values out speeds up parsing a stream of
+# all-new messages by about 10 %, mostly less garbage-collector work, but slows
+# the simulator by about 5 %.)
+#
 # Head memo: ``head;branch=<b>[;rest]`` where ``head`` (no ';') and ``rest``
 # were seen before in a value the general parser accepted. Only the text before
 # the first ';' decides transport/host/port (uri/display for a name-addr), and
@@ -380,9 +387,10 @@ def parse_via(text: str) -> Via:
         if branch.isalnum() or (branch and " " not in branch and "\t" not in branch and '"' not in branch):
             if not semi:
                 params = {"branch": branch}
-            elif rest in _PARAM_TAILS:
-                params = {"branch": branch}
-                params.update(_PARAM_TAILS[rest])
+            else:
+                known = _PARAM_TAILS.get(rest)
+                if known is not None:
+                    params = {"branch": branch, **known}
     if fast is not None and params is not None:
         v = _new_via(fast[0], fast[1], fast[2], params)
     else:
@@ -424,9 +432,10 @@ def parse_name_addr(text: str) -> NameAddr:
         if tag.isalnum() or (tag and " " not in tag and "\t" not in tag and '"' not in tag):
             if not semi:
                 params = {"tag": tag}
-            elif rest in _PARAM_TAILS:
-                params = {"tag": tag}
-                params.update(_PARAM_TAILS[rest])
+            else:
+                known = _PARAM_TAILS.get(rest)
+                if known is not None:
+                    params = {"tag": tag, **known}
     if fast is not None and params is not None:
         v = _new_name_addr(fast[0], fast[1], params, None)
     else:

@@ -361,6 +361,7 @@ def _new_headers(
 
 
 _new_request = fast_new(Request)
+_object_new = object.__new__
 _new_response = fast_new(Response)
 
 
@@ -469,7 +470,8 @@ _STATUS_LINE_RE = re.compile(r"(SIP/[0-9]{1,5}\.[0-9]{1,5}) ([1-6][0-9][0-9])(?:
 def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response | None:
     memo = _WIRE_NAMES
     try:
-        rows = [(memo[n], v.strip(" \t")) for n, colon, v in [line.partition(":") for line in lines[1:]]
+        # (``for ... in [x]`` in a comprehension is a plain assignment since Python 3.9)
+        rows = [(memo[n], v.strip(" \t")) for line in lines[1:] for n, colon, v in [line.partition(":")]
                 if colon]
     except KeyError:
         return None
@@ -501,11 +503,15 @@ def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response |
             del rows[-1]
         else:
             rows.remove(("Content-Length", length))
-        if length.isdigit() and length.isascii() and len(length) <= 10 and int(length) <= len(body):
-            body = body[:int(length)]
+        if length.isdigit() and length.isascii() and len(length) <= 10 and (n := int(length)) <= len(body):
+            body = body[:n]
         else:
             body = _cut_body(body, length, end)  # raises the line parser's error
-    headers = _new_headers(tuple(rows), index, more, {})
+    headers: Headers = _object_new(Headers)  # _new_headers, inlined
+    headers._rows = tuple(rows)
+    headers._idx = index
+    headers._more = more
+    headers._cache = {}
     a, b, c = start
     if type(b) is int:
         return _new_response(b, c, headers, body, a, ())  # type: ignore[no-any-return]

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 _SDP_MEMO: dict[bytes | str, SessionDescription] = {}
+# Bodies seen once: a body goes into _SDP_MEMO on its second sight (most bodies
+# are never parsed again; objects kept for nothing cost garbage-collector time).
+_SDP_SEEN_ONCE: dict[bytes | str, None] = {}
 
 #: RFC 4566 6: the direction attributes.
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -258,7 +261,8 @@ class SessionDescription:
         """Parse SDP text; malformed input raises :class:`ParseError`.
 
         Memoized like the header views: the same body text (re-parsed at
-        every hop, or in a retransmission) gives the same shared object.
+        every hop, or in a retransmission) gives the same shared object from
+        its second parse on (a body parsed once is only remembered as seen).
         """
         if isinstance(data, (bytes, str)):
             hit = _SDP_MEMO.get(data)
@@ -267,7 +271,10 @@ class SessionDescription:
         try:
             sd = _parse_sdp(data)
             if isinstance(data, (bytes, str)):
-                remember(_SDP_MEMO, data, sd)
+                if data in _SDP_SEEN_ONCE:
+                    remember(_SDP_MEMO, data, sd)
+                else:
+                    remember(_SDP_SEEN_ONCE, data, None)
             return sd
         except ParseError:
             raise

@@ -5,8 +5,9 @@ the message's :class:`~simvoip.sip.message.Headers` (whose mutators clear the
 cache), so repeated access is free and edits are always seen. Malformed
 values raise :class:`~simvoip.sip.errors.ParseError` (status 400). List views
 return a fresh list each time; the parsed values themselves are shared — the
-value parsers memoize by raw text, so equal header text anywhere gives the
-same object — treat them (and their ``params`` dicts) as read-only and use
+value parsers memoize by raw text, so equal header text often gives the same
+object (values around a new branch or tag are built afresh: equal, not
+identical) — treat them (and their ``params`` dicts) as read-only and use
 their ``with_*`` helpers to derive changed copies.
 
 >>> from simvoip.sip.message import parse_message
@@ -27,6 +28,7 @@ from simvoip.sip.auth_header import Challenge, Credentials
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import remember, split_commas
 from simvoip.sip.headers import (
+    _NAME_ADDR_MEMO,
     CSeq,
     NameAddr,
     Via,
@@ -62,6 +64,8 @@ def _memo(key: str) -> dict[str, Any]:
 _MAX_FORWARDS_MEMO = _memo("max_forwards")
 _EXPIRES_MEMO = _memo("expires")
 _CONTENT_TYPE_MEMO = _memo("content_type")
+_REQUIRE_MEMO = _memo("require")
+_SUPPORTED_MEMO = _memo("supported")
 
 
 def _parse_rows(h: Headers, key: str, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
@@ -77,8 +81,13 @@ def _parse_rows(h: Headers, key: str, name: str, parse: Callable[[str], T]) -> t
             v = (parse(first),)  # the common case: one row, one value
         else:
             more = h._more
+            rows = more[name] if more is not None and name in more else (first,)
+            if "," not in "".join(rows):  # several rows (Vias), one value each
+                v = tuple(map(parse, rows))
+                h._cache[key] = v
+                return v
             out: list[T] = []
-            for row in more[name] if more is not None and name in more else (first,):
+            for row in rows:
                 if "," in row:
                     out.extend(parse(x) for x in split_commas(row))
                 else:
@@ -149,8 +158,20 @@ class TypedViews:
     def vias(self) -> list[Via]:
         """All Via values, top first (RFC 3261 20.42)."""
         h = self.headers
-        v = h._cache.get("vias")
-        return list(_parse_rows(h, "vias", "Via", parse_via) if v is None else v)
+        cache = h._cache
+        v = cache.get("vias")
+        if v is None:
+            idx = h._idx
+            row = None if idx is None else idx.get("Via")
+            if row is not None and "," not in row and (h._more is None or "Via" not in h._more):
+                try:  # the common case, inlined: one row, one value
+                    via = parse_via(row)
+                except ParseError as exc:
+                    raise _in_header("Via", exc) from None
+                cache["vias"] = (via,)
+                return [via]
+            v = _parse_rows(h, "vias", "Via", parse_via)
+        return list(v)
 
     @property
     def top_via(self) -> Via:
@@ -244,8 +265,14 @@ class TypedViews:
         """Contact values; ``Contact: *`` gives one value with ``is_star`` (RFC 3261 10.2.2)."""
         h = self.headers
         idx = h._idx
-        if idx is not None and "Contact" not in idx:
-            return []
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Contact")
+            if row is None:
+                return []
+            if "," not in row and (h._more is None or "Contact" not in h._more):
+                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
+                if na is not None:
+                    return [na]
         v = h._cache.get("contacts")
         return list(_parse_rows(h, "contacts", "Contact", parse_name_addr) if v is None else v)
 
@@ -253,8 +280,14 @@ class TypedViews:
     def routes(self) -> list[NameAddr]:
         h = self.headers
         idx = h._idx
-        if idx is not None and "Route" not in idx:
-            return []
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Route")
+            if row is None:
+                return []
+            if "," not in row and (h._more is None or "Route" not in h._more):
+                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
+                if na is not None:
+                    return [na]
         v = h._cache.get("routes")
         return list(_parse_rows(h, "routes", "Route", parse_name_addr) if v is None else v)
 
@@ -262,8 +295,14 @@ class TypedViews:
     def record_routes(self) -> list[NameAddr]:
         h = self.headers
         idx = h._idx
-        if idx is not None and "Record-Route" not in idx:
-            return []
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Record-Route")
+            if row is None:
+                return []
+            if "," not in row and (h._more is None or "Record-Route" not in h._more):
+                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
+                if na is not None:
+                    return [na]
         v = h._cache.get("record_routes")
         return list(_parse_rows(h, "record_routes", "Record-Route", parse_name_addr) if v is None else v)
 
@@ -272,8 +311,13 @@ class TypedViews:
         """Max-Forwards (0 ... 255) or ``None`` when absent."""
         h = self.headers
         idx = h._idx
-        if idx is not None and "Max-Forwards" not in idx:
-            return None  # absent (the index is dropped on every change, so it is current)
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Max-Forwards")
+            if row is None:
+                return None  # absent
+            v = _MAX_FORWARDS_MEMO.get(row)  # the value of this very text (never None)
+            if v is not None:
+                return v  # type: ignore[no-any-return]
         v = h._cache.get("max_forwards", _MISSING)
         if v is _MISSING:
             v = _parse_single(h, "max_forwards", "Max-Forwards", parse_max_forwards, _MAX_FORWARDS_MEMO)
@@ -284,8 +328,13 @@ class TypedViews:
         """Expires header (delta-seconds) or ``None`` when absent."""
         h = self.headers
         idx = h._idx
-        if idx is not None and "Expires" not in idx:
-            return None  # absent (the index is dropped on every change, so it is current)
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Expires")
+            if row is None:
+                return None  # absent
+            v = _EXPIRES_MEMO.get(row)  # the value of this very text (never None)
+            if v is not None:
+                return v  # type: ignore[no-any-return]
         v = h._cache.get("expires", _MISSING)
         if v is _MISSING:
             v = _parse_single(h, "expires", "Expires", parse_expires, _EXPIRES_MEMO)
@@ -296,8 +345,15 @@ class TypedViews:
     def require(self) -> list[str]:
         h = self.headers
         idx = h._idx
-        if idx is not None and "Require" not in idx:
-            return []
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Require")
+            if row is None:
+                return []
+            more = h._more
+            if more is None or "Require" not in more:
+                v = _REQUIRE_MEMO.get(row)  # the tags of this very text
+                if v is not None:
+                    return list(v)
         v = h._cache.get("require")
         return list(_parse_tags(h, "require", "Require") if v is None else v)
 
@@ -314,8 +370,15 @@ class TypedViews:
     def supported(self) -> list[str]:
         h = self.headers
         idx = h._idx
-        if idx is not None and "Supported" not in idx:
-            return []
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Supported")
+            if row is None:
+                return []
+            more = h._more
+            if more is None or "Supported" not in more:
+                v = _SUPPORTED_MEMO.get(row)  # the tags of this very text
+                if v is not None:
+                    return list(v)
         v = h._cache.get("supported")
         return list(_parse_tags(h, "supported", "Supported") if v is None else v)
 
@@ -367,8 +430,13 @@ class TypedViews:
         """Media type (``type/subtype``, lower case, no parameters) or ``None``."""
         h = self.headers
         idx = h._idx
-        if idx is not None and "Content-Type" not in idx:
-            return None  # absent (the index is dropped on every change, so it is current)
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get("Content-Type")
+            if row is None:
+                return None  # absent
+            v = _CONTENT_TYPE_MEMO.get(row)  # the value of this very text (never None)
+            if v is not None:
+                return v  # type: ignore[no-any-return]
         v = h._cache.get("content_type", _MISSING)
         if v is _MISSING:
             v = _parse_single(h, "content_type", "Content-Type", _media_type, _CONTENT_TYPE_MEMO)

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sip_strategies import hosts, name_addrs, tokens, vias
 
-from simvoip.sip import ParseError, headers, message, parse_message, sdp, validate
+from simvoip.sip import ParseError, headers, message, parse_message, sdp, validate, views
 from simvoip.sip.grammar import fast_new, split_commas
 from simvoip.sip.headers import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
 from simvoip.sip.message import Headers, Request, Response, _index
@@ -194,6 +194,73 @@ def test_sdp_block_memo_matches_line_parser(offer: sdp.SessionDescription, sessi
 def test_sdp_fast_path_on_noise(text: str) -> None:
     fast, slow = _sdp_outcomes("v=0\r\no=a 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 h\r\nt=0 0\r\n" + text)
     assert fast == slow
+
+
+# -- what the memos keep -----------------------------------------------------------
+def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
+    """A value built around a new branch/tag (and a plain CSeq) through the head memo
+    gives the general result, and is remembered: in a simulation the same From/To
+    and Via text comes back on every hop and retransmission."""
+    cases: list[tuple[Callable[[str], Any], Callable[[str], Any], dict[str, Any], str, str]] = [
+        (parse_via, Via._parse, headers._VIA_MEMO,
+         "SIP/2.0/UDP h.example:5060;branch=z9hG4bKteach;rport",
+         "SIP/2.0/UDP h.example:5060;branch=z9hG4bKnew1;rport"),
+        (parse_name_addr, NameAddr._parse, headers._NAME_ADDR_MEMO,
+         '"Bob" <sip:bob@b.example>;tag=teach', '"Bob" <sip:bob@b.example>;tag=new1'),
+        (parse_cseq, CSeq._parse, headers._CSEQ_MEMO, "1 INVITE", "314159 INVITE"),
+    ]
+    for fast, general, memo, teacher, target in cases:
+        with _cold(memo, headers._VIA_HEADS, headers._NAME_ADDR_HEADS, headers._PARAM_TAILS):
+            fast(teacher)  # teaches the head memo
+            first, again = fast(target), fast(target)
+            assert memo[target] is first is again
+            assert first == again == general(target) and type(first) is type(general(target))
+            assert str(first) == str(general(target))
+            if hasattr(first, "params"):
+                assert list(first.params.items()) == list(general(target).params.items())
+
+
+def test_sdp_body_memoized_from_its_second_sight() -> None:
+    body = (b"v=0\r\no=a 7 7 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+            b"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    expected = sdp._parse_lines(body.decode().replace("\r\n", "\n"))
+    with _cold(sdp._SDP_MEMO, sdp._SDP_SEEN_ONCE):
+        first = sdp.SessionDescription.parse(body)
+        assert body not in sdp._SDP_MEMO and body in sdp._SDP_SEEN_ONCE
+        second = sdp.SessionDescription.parse(body)
+        assert sdp._SDP_MEMO[body] is second
+        third = sdp.SessionDescription.parse(body)
+        assert third is second and first == second == expected and str(first) == str(expected)
+        # bodies of the same shape, but fresh: the block memos, never the body memo
+        fresh = body.replace(b"o=a 7 7", b"o=a 8 9").replace(b"audio 4000", b"audio 4002")
+        got = sdp.SessionDescription.parse(fresh)
+        assert got == sdp._parse_lines(fresh.decode().replace("\r\n", "\n")) and fresh not in sdp._SDP_MEMO
+        assert (got.origin.session_id, got.media[0].port) == (8, 4002)
+
+
+_VIEWS = ("vias", "cseq", "call_id", "from_", "to", "contacts", "routes", "record_routes", "max_forwards",
+          "expires", "require", "supported", "content_type")
+
+
+def _views(data: bytes) -> list[tuple[str, Any]]:
+    msg = parse_message(data)
+    return [_outcome(lambda name=name: getattr(msg, name)) for name in _VIEWS]
+
+
+@given(st.one_of(sst.messages().map(lambda m: m.encode()), sst.mutated_messages()))
+def test_views_from_warm_memos_match_cold_parse(data: bytes) -> None:
+    """The views' memo shortcuts (a row parsed before) give what a cold parse gives."""
+    try:
+        parse_message(data)
+    except ParseError:
+        return
+    _views(data)  # warms every memo
+    warm = _views(data)
+    memos = [headers._VIA_MEMO, headers._NAME_ADDR_MEMO, headers._CSEQ_MEMO, headers._VIA_HEADS,
+             headers._NAME_ADDR_HEADS, headers._PARAM_TAILS, *views._VALUE_MEMOS.values()]
+    with _cold(*memos):
+        cold = _views(data)
+    assert warm == cold
 
 
 # -- constructors ---------------------------------------------------------------
