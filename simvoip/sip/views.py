@@ -5,9 +5,8 @@ the message's :class:`~simvoip.sip.message.Headers` (whose mutators clear the
 cache), so repeated access is free and edits are always seen. Malformed
 values raise :class:`~simvoip.sip.errors.ParseError` (status 400). List views
 return a fresh list each time; the parsed values themselves are shared — the
-value parsers memoize by raw text, so equal header text often gives the same
-object (values around a new branch or tag are built afresh: equal, not
-identical) — treat them (and their ``params`` dicts) as read-only and use
+value parsers memoize by raw text, so equal header text usually gives the same
+object (the memos are bounded and emptied when full) — treat them (and their ``params`` dicts) as read-only and use
 their ``with_*`` helpers to derive changed copies.
 
 >>> from simvoip.sip.message import parse_message
