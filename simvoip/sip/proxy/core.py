@@ -197,17 +197,11 @@ class Proxy(ForkingMixin, TransactionOwner):
         if not cfg.stateful:
             self._stateless_request(request, now, out)
             return
-        if request.method == "ACK":
-            tx = self.transactions.find_server(request)
-            if tx is not None:
-                self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
-            else:
-                # An ACK for a 2xx: no transaction of ours; forward it statelessly (16.10... 16.11).
-                self._stateless_request(request, now, out)
+        if self._to_server_transaction(request, now, out):
             return
-        tx = self.transactions.find_server(request)
-        if tx is not None:
-            self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+        if request.method == "ACK":
+            # An ACK for a 2xx: no transaction of ours; forward it statelessly (16.10... 16.11).
+            self._stateless_request(request, now, out)
             return
         if request.method == "CANCEL":
             self._receive_cancel(request, now, out)

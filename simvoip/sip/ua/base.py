@@ -386,17 +386,10 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
                 self._invite_2xx(call, response, now, out)
 
     def _receive_request(self, request: Request, now: float, out: list[Any]) -> None:
+        if self._to_server_transaction(request, now, out):
+            return  # a retransmission, or the ACK of a non-2xx final response
         if request.method == "ACK":
-            tx = self.transactions.find_server(request)
-            if tx is not None:
-                self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
-            else:
-                self._receive_ack_for_2xx(request, now, out)
-            return
-        tx = self.transactions.find_server(request)
-        if tx is not None:
-            # A retransmission: the server transaction answers it (17.2.1 / 17.2.2).
-            self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+            self._receive_ack_for_2xx(request, now, out)
             return
         if request.method == "BYE" and self.config.behaviour.ignore_bye:
             return  # test behaviour: a broken phone that never answers BYE

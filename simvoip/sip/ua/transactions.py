@@ -274,6 +274,18 @@ class TransactionOwner:
     def _absorb(self, tx: Any, outputs: list[Any], now: float, out: list[Any]) -> None:
         raise NotImplementedError
 
+    def _to_server_transaction(self, request: Request, now: float, out: list[Any]) -> bool:
+        """Give ``request`` to the server transaction it matches (RFC 3261 17.2.3), if any.
+
+        That is a retransmission, or the ACK of a non-2xx final response; the
+        transaction answers it (17.2.1 / 17.2.2). Returns whether there was one.
+        """
+        tx = self.transactions.find_server(request)
+        if tx is None:
+            return False
+        self._absorb(tx, self.transactions.receive_request(tx, request, now), now, out)
+        return True
+
     def transport_error(self, message: Request | Response, destination: Address,
                         now: float) -> list[Any]:
         """The adapter could not deliver ``message`` to ``destination`` (a refused or
