@@ -18,6 +18,9 @@ from functools import partial
 from simvoip.analysis.capacity import trunk_scenario
 from simvoip.analysis.sweep import sweep
 
+#: Blocking is a proportion: its confidence interval stays within [0, 1].
+BOUNDS = {"blocking": (0.0, 1.0)}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -29,7 +32,7 @@ def main() -> None:
     factory = partial(trunk_scenario, duration=args.duration)
 
     start = time.perf_counter()
-    serial = sweep(factory, grid, seeds, client=False, progress=False)
+    serial = sweep(factory, grid, seeds, client=False, progress=False, bounds=BOUNDS)
     t_serial = time.perf_counter() - start
 
     from dask.distributed import Client, LocalCluster
@@ -40,7 +43,7 @@ def main() -> None:
     client = Client(cluster)
     t_start = time.perf_counter() - start
     start = time.perf_counter()
-    parallel = sweep(factory, grid, seeds, client=client, progress=True)
+    parallel = sweep(factory, grid, seeds, client=client, progress=True, bounds=BOUNDS)
     t_parallel = time.perf_counter() - start
     client.close()
     cluster.close()

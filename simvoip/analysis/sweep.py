@@ -103,13 +103,25 @@ def run_one(scenario_factory: Callable[..., Any], params: Mapping[str, Any],
     return dict(result)
 
 
-def summarise(raw: pd.DataFrame, params: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+def summarise(raw: pd.DataFrame, params: Sequence[str], confidence: float = 0.95,
+              bounds: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Mean and Student-t confidence interval over seeds of every metric column of ``raw``.
 
     ``raw`` has the ``params`` columns, ``seed``, and metric columns. Rows keep
     the order of first appearance. A metric with one seed (or missing values
-    only) gets an interval of NaN.
+    only) gets an interval of NaN. ``bounds`` (metric -> (low, high)) clips a
+    metric's interval to the values it can take -- a proportion such as
+    ``blocking`` to [0, 1]: with few seeds the t interval reaches past them.
+
+    >>> raw = pd.DataFrame({"load": [1, 1], "seed": [1, 2], "blocking": [0.0, 0.2]})
+    >>> row = summarise(raw, ["load"], bounds={"blocking": (0.0, 1.0)}).iloc[0]
+    >>> float(row["blocking_ci_low"]), round(float(row["blocking_ci_high"]), 3)
+    (0.0, 1.0)
     """
+    bounds = bounds or {}
+    unknown = [m for m in bounds if m not in raw.columns]
+    if unknown:
+        raise ValueError(f"bounds for metrics the runs did not report: {', '.join(unknown)}")
     metrics = [c for c in raw.columns if c not in params and c != "seed"]
     rows: list[dict[str, Any]] = []
     groups = raw.groupby(list(params), sort=False, dropna=False) if params else [((), raw)]
@@ -125,9 +137,12 @@ def summarise(raw: pd.DataFrame, params: Sequence[str], confidence: float = 0.95
                 half = t_quantile(0.5 + confidence / 2, n - 1) * float(col.std(ddof=1)) / math.sqrt(n)
             else:
                 half = math.nan
+            low, high = mean - half, mean + half
+            if m in bounds and n > 1:
+                low, high = max(low, bounds[m][0]), min(high, bounds[m][1])
             row[f"{m}_mean"] = mean
-            row[f"{m}_ci_low"] = mean - half
-            row[f"{m}_ci_high"] = mean + half
+            row[f"{m}_ci_low"] = low
+            row[f"{m}_ci_high"] = high
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -141,7 +156,8 @@ def _combinations(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
 def sweep(scenario_factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]],
           seeds: Iterable[int], *, client: Any = None, scheduler: str | None = None,
           progress: bool = True, parallel: bool = True, workers: int = 2,
-          processes: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+          processes: bool = True, confidence: float = 0.95,
+          bounds: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Run ``scenario_factory`` over ``grid`` x ``seeds``; summary DataFrame (see module doc).
 
     Parameters
@@ -165,6 +181,9 @@ def sweep(scenario_factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]
         Size and kind of the local cluster started when none is given.
     confidence : float
         Level of the confidence intervals.
+    bounds : dict, optional
+        Metric -> (low, high): the values it can take; its interval is clipped
+        to them (e.g. ``{"blocking": (0.0, 1.0)}``).
     """
     combos = _combinations(grid)
     seed_list = [int(s) for s in seeds]
@@ -204,6 +223,6 @@ def sweep(scenario_factory: Callable[..., Any], grid: Mapping[str, Iterable[Any]
     bar.close()
     raw = pd.DataFrame([{**combo, "seed": seed, **(results[i] or {})}
                         for i, (combo, seed) in enumerate(jobs)])
-    summary = summarise(raw, list(grid), confidence)
+    summary = summarise(raw, list(grid), confidence, bounds)
     summary.attrs["raw"] = raw
     return summary

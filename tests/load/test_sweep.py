@@ -95,3 +95,24 @@ def test_summarise_and_t_quantiles() -> None:
     assert t_quantile(0.975, 1000) == pytest.approx(1.9623, abs=1e-3)
     with pytest.raises(ValueError):
         t_quantile(1.5, 3)
+
+
+def test_bounds_keep_a_proportion_interval_within_its_range() -> None:
+    raw = pd.DataFrame({"traffic": [3.0] * 3 + [6.0] * 3, "seed": [1, 2, 3] * 2,
+                        "blocking": [0.0, 0.02, 0.5, 0.9, 0.99, 1.0], "pdd": [1.0, 2.0, 30.0] * 2})
+    plain = summarise(raw, ["traffic"])
+    bounded = summarise(raw, ["traffic"], bounds={"blocking": (0.0, 1.0)})
+    # The t interval (2 degrees of freedom) runs below 0 and above 1 ...
+    assert plain["blocking_ci_low"][0] < 0.0 and plain["blocking_ci_high"][1] > 1.0
+    # ... the bounded one is clipped there, and is unchanged inside the range.
+    assert bounded["blocking_ci_low"][0] == 0.0 and bounded["blocking_ci_high"][1] == 1.0
+    assert bounded["blocking_ci_high"][0] == plain["blocking_ci_high"][0]
+    assert bounded["blocking_ci_low"][1] == plain["blocking_ci_low"][1]
+    # Metrics without bounds are left alone; means never move.
+    assert bounded["pdd_ci_low"].equals(plain["pdd_ci_low"])
+    assert bounded["blocking_mean"].equals(plain["blocking_mean"])
+    with pytest.raises(ValueError, match="did not report: mos"):
+        summarise(raw, ["traffic"], bounds={"mos": (1.0, 5.0)})
+    df = sweep(_short_trunk, {"traffic": [3.0], "channels": [2]}, SEEDS, client=False,
+               progress=False, bounds={"blocking": (0.0, 1.0)})
+    assert 0.0 <= df["blocking_ci_low"][0] <= df["blocking_mean"][0] <= df["blocking_ci_high"][0] <= 1.0
