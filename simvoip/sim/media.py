@@ -207,11 +207,14 @@ class MediaPlane:
         event.callbacks.append(partial(self._tick, stream))
 
     def _send(self, stream: RtpStream, data: bytes) -> None:
+        self._put_on_wire(stream.src, stream.dst, stream.call_id, data, "rtp")
+
+    def _put_on_wire(self, src: str, dst: str, call_id: str, data: bytes, kind: str) -> None:
+        """Send one RTP or RTCP datagram (the trace meta carries only the Call-ID)."""
         sim = self.sim
-        network = sim.network
-        packet = network.new_packet(stream.src, stream.dst, data, "udp",
-                                     (None, None, stream.call_id, None, None), sim.now, "rtp")
-        network.send(packet)
+        packet = sim.network.new_packet(src, dst, data, "udp", (None, None, call_id, None, None),
+                                        sim.now, kind)
+        sim.network.send(packet)
 
     # -- RTCP (RFC 3550 section 6) ---------------------------------------------------------
     def _start_rtcp(self, stream: RtpStream) -> None:
@@ -244,9 +247,7 @@ class MediaPlane:
         own = self.streams.get((agent.call_id, agent.node))
         data = agent.compound(own, self._incoming(agent.call_id, agent.node, agent.peer),
                               sim.now, bye=bye)
-        packet = sim.network.new_packet(agent.node, agent.peer, data, "udp",
-                                        (None, None, agent.call_id, None, None), sim.now, "rtcp")
-        sim.network.send(packet)
+        self._put_on_wire(agent.node, agent.peer, agent.call_id, data, "rtcp")
 
     def _receive_rtcp(self, packet: Packet, now: float) -> None:
         call_id = packet.meta[2]

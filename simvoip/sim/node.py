@@ -549,8 +549,8 @@ class Node:
             meta = message_meta(request)
             self.sim.trace.records.append((
                 now, "timer", self.name, None, "sip", None, meta[0], None, meta[2], meta[3],
-                meta[4], getattr(name, "value", name), None, None, None, None))
+                meta[4], _timer_text(name), None, None, None, None))
             return
-        self.sim.trace.record(now, "timer", self.name, None, cause=getattr(name, "value", name),
+        self.sim.trace.record(now, "timer", self.name, None, cause=_timer_text(name),
                               call_id=getattr(key, "owner", None),
                               branch=getattr(key, "branch", None))
