@@ -55,6 +55,18 @@ def uri_host(uri: str) -> str:
     >>> uri_host("sip:bob@b.example:5070;transport=tcp"), uri_host("<sip:proxy.a>")
     ('b.example', 'proxy.a')
     """
+    host = _HOSTS.get(uri)
+    if host is None:
+        host = _uri_host(uri)
+        if len(_HOSTS) < 4096:  # a bounded memo: the same few URIs come again and again
+            _HOSTS[uri] = host
+    return host
+
+
+_HOSTS: dict[str, str] = {}
+
+
+def _uri_host(uri: str) -> str:
     text = uri.strip().lstrip("<").split(">", 1)[0]
     text = text.split(":", 1)[1] if ":" in text else text
     hostport = text.rsplit("@", 1)[-1].split(";", 1)[0].split("?", 1)[0]
@@ -111,7 +123,8 @@ class RequestDriver(CoreBase):
         return [Send(request, destination)]
 
     def on_event(self, transaction: Any, event: Any, now: float) -> list[Any]:
-        key = (transaction.request.branch, transaction.request.method)
+        request = transaction.request
+        key = (request.top_via.branch, request.method)  # (request.branch, request.method)
         outcome = self.outcomes.get(key)
         if outcome is None:
             return []

@@ -13,7 +13,8 @@ It carries out what they return and never decides anything itself:
   a new server transaction is created for it (not for ACK, which goes to the
   core as it is) and the request is handed to the primary core;
 * transaction outputs are executed: ``Send`` via the network, ``StartTimer`` /
-  ``CancelTimer`` as SimPy events keyed by ``(name, key)``, TU events
+  ``CancelTimer`` as SimPy events keyed by ``(name, key)`` (waiting in the
+  simulation's :class:`~simvoip.sim.lanes.TimerLanes`, same order), TU events
   (``ResponseReceived``, ``TimedOut`` ...) go to the core that owns the
   transaction; ``Terminated`` removes it from the table;
 * core outputs: ``Send(request)`` starts a client transaction for it (not for
@@ -37,7 +38,7 @@ from collections import deque
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from simvoip.sim.transport import Packet, Wakeup, mtu_requires_tcp, via_to_tcp
+from simvoip.sim.transport import Packet, Wakeup, mtu_requires_tcp, via_to_tcp, wake
 from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
 from simvoip.sip.errors import ParseError, SipError
 from simvoip.sip.headers import MAGIC_COOKIE
@@ -49,7 +50,7 @@ from simvoip.sip.transaction.client import (
     InviteClientTransaction,
     NonInviteClientTransaction,
 )
-from simvoip.sip.transaction.events import Terminated
+from simvoip.sip.transaction.events import TERMINATED, Terminated
 from simvoip.sip.transaction.keys import TransactionKey, client_key, server_key
 from simvoip.sip.transaction.server import (
     InviteServerTransaction,
@@ -103,7 +104,7 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
     except SipError:
         number = cseq_method = None
     try:
-        branch = message.branch
+        branch = message.top_via.branch
     except SipError:
         branch = None
     if isinstance(message, Request):
@@ -113,6 +114,9 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
 
 #: Trace meta of a message when no trace rows are built (``Trace.enabled`` false).
 _NO_META: tuple[Any, ...] = (None, None, None, None, None)
+
+#: ``Address.transport`` -> the simulated wire's transport (``udp`` or ``tcp``).
+_WIRE: dict[str, str] = {}
 
 #: The text of a ``StrEnum`` member (its value) without the enum's Python-level property.
 _STATE_TEXT = str.__str__
@@ -162,8 +166,12 @@ class Node:
         self._server_index: dict[tuple[str, str], ServerTransaction] = {}
         # (timer name, key) -> the armed Wakeup (its ``b`` is the owner: transaction or core).
         self._timers: dict[tuple[str, Hashable], Wakeup] = {}
-        self._fire_cb = self._fire  # bound once (see Wakeup)
-        self._process_cb = self._process_later
+        # Bound once, in the one-element tuples wake() takes (see Wakeup).
+        self._fire_cbs = (self._fire_event,)
+        self._process_cbs = (self._process_event,)
+        self._env = sim.env
+        self._network = sim.network
+        self._lanes = sim.lanes
         self._busy_until = 0.0
         self._backlog: deque[float] = deque()
         self.parse_errors = 0
@@ -192,7 +200,7 @@ class Node:
     # -- receiving -------------------------------------------------------------------
     def receive(self, packet: Packet, now: float) -> None:
         """A packet reached this node: parse, admit (capacity), then process."""
-        network = self.sim.network
+        network = self._network
         if packet.kind != "sip":
             # RTP/RTCP: no SIP processing, the media plane of the call takes it.
             network.received(packet)
@@ -224,9 +232,16 @@ class Node:
             if len(backlog) - 1 > self.max_queue:
                 self.max_queue = len(backlog) - 1  # waiting, not counting the one in service
             done = finish + self.processing_delay
-        network.received(packet)
+        # network.received(packet), inlined: the end of the packet's trip.
+        network.in_flight.pop(packet.packet, None)
+        trace = self._trace
+        if trace.enabled:
+            m = packet.meta
+            trace.records.append((now, "recv", packet.dst, packet.src, "sip", packet.transport,
+                                  m[0], m[1], m[2], m[3], m[4], None, packet.size, packet.data,
+                                  packet.packet, None))
         if done > now:
-            Wakeup(self.sim.env, done - now, self._process_cb, message, packet)
+            wake(self._env, done - now, self._process_cbs, message, packet)
         else:
             self.process(message, packet)
 
@@ -250,8 +265,8 @@ class Node:
         rng = getattr(core, "rng", None)
         return rng if rng is not None else self.sim.rng("node", self.name, "errors")
 
-    def _process_later(self, message: Request | Response, packet: Packet, _event: Wakeup) -> None:
-        self.process(message, packet)
+    def _process_event(self, event: Wakeup) -> None:
+        self.process(event.a, event.b)
 
     def process(self, message: Request | Response, packet: Packet | None = None) -> None:
         """Match ``message`` to a transaction or hand it to the core.
@@ -260,7 +275,7 @@ class Node:
         :mod:`simvoip.sip`) owns its transactions, so it gets every message as
         it is, with the address it came from.
         """
-        now = self.sim.env.now
+        now = self._env._now
         core = self._element
         if core is not None:
             if packet is not None:
@@ -314,9 +329,11 @@ class Node:
         else:
             new = NonInviteServerTransaction(request, response_address(request), config, now,
                                              key=key)
-        self.server_transactions[new.key] = new
-        self._index_server(new)
-        self._info[new.key] = (core, message_meta(request))
+        key = new.key
+        self.server_transactions[key] = new
+        if isinstance(key, TransactionKey):  # self._index_server(new), inlined
+            self._server_index[(key.branch, key.method)] = new
+        self._info[key] = (core, message_meta(request))
         self._feed(new, new.start(now), now, None)
         self.run_core(core, core.on_request(request, new, now), now)
 
@@ -324,27 +341,46 @@ class Node:
     def _feed(self, tx: Transaction, outputs: list[Any], now: float, before: Any) -> None:
         """Execute a transaction's outputs; TU events go to its owning core."""
         info = self._info.get(tx.key)
-        if tx.state is not before and self._trace.enabled:
+        state = tx.state
+        if state is not before and self._trace.enabled:
             m = info[1] if info is not None else message_meta(tx.request)
             self._trace.records.append((
                 now, "state", self.name, None, "sip", None, m[0], None, m[2], m[3],
-                m[4], _STATE_TEXT(tx.state), None, None, None, None))
+                m[4], _STATE_TEXT(state), None, None, None, None))
         core = info[0] if info is not None else None
+        timers = self._timers
         for out in outputs:
             kind = type(out)  # effects are final classes: exact type tests are enough
-            if kind is Send:
+            if kind is StartTimer:
+                # self._arm(out, tx), inlined: every transaction arms two or three timers.
+                name = out.name
+                slot = (name if type(name) is str else _timer_text(name), out.key)
+                delay = out.at - self._env._now
+                previous = timers.get(slot)
+                if previous is not None:
+                    previous.cancel()  # re-armed: the old one must not fire
+                    self.sim.timer_cancelled()
+                timers[slot] = self._lanes.schedule(delay if delay > 0.0 else 0.0,
+                                                    self._fire_cbs, slot, tx)
+            elif kind is Send:
                 message = out.message
                 meta = info[1] if info is not None and message is tx.request else None
                 self.send(message, out.destination, meta)
-            elif kind is StartTimer:
-                self._arm(out, tx)
             elif kind is CancelTimer:
-                self._cancel(out.name, out.key)
+                # self._cancel(out.name, out.key), inlined.
+                name = out.name
+                event = timers.pop((name if type(name) is str else _timer_text(name), out.key),
+                                   None)
+                if event is not None:
+                    event.cancel()  # frees what it holds now, not when its time comes
+                    self.sim.timer_cancelled()
             else:
-                if isinstance(out, Terminated):
+                if out is TERMINATED or isinstance(out, Terminated):
                     self._forget(tx)
                 if core is not None:
-                    self.run_core(core, core.on_event(tx, out, now), now)
+                    effects = core.on_event(tx, out, now)
+                    if effects:
+                        self.run_core(core, effects, now)
 
     def run_core(self, core: Any, effects: Iterable[Any] | None, now: float) -> None:
         """Execute a core's outputs (see the module docstring)."""
@@ -379,15 +415,17 @@ class Node:
 
     def start_transaction(self, tx: Transaction, core: Any) -> None:
         """Register ``tx`` as owned by ``core`` and start it."""
+        key = tx.key
         table: dict[Hashable, Any] = (
             self.client_transactions if isinstance(tx, ClientTransaction)
             else self.server_transactions
         )
-        table[tx.key] = tx
+        table[key] = tx
         if isinstance(tx, ServerTransaction):
             self._index_server(tx)
-        self._info[tx.key] = (core, message_meta(tx.request))
-        self._feed(tx, tx.start(self.sim.env.now), self.sim.env.now, None)
+        self._info[key] = (core, message_meta(tx.request))
+        now = self._env._now
+        self._feed(tx, tx.start(now), now, None)
 
     def _server_for(self, response: Response) -> ServerTransaction | None:
         """The server transaction ``response`` belongs to (RFC 3261 17.2.3 key of its Via)."""
@@ -414,17 +452,18 @@ class Node:
             self._server_index[(key.branch, key.method)] = tx
 
     def _forget(self, tx: Transaction) -> None:
+        key = tx.key
         table: dict[Hashable, Any] = (
             self.client_transactions if isinstance(tx, ClientTransaction)
             else self.server_transactions
         )
-        if table.get(tx.key) is tx:
-            del table[tx.key]
-            self._info.pop(tx.key, None)
-            key = tx.key
-            if isinstance(key, TransactionKey) and self._server_index.get(
-                    (key.branch, key.method)) is tx:
-                del self._server_index[(key.branch, key.method)]
+        if table.get(key) is tx:
+            del table[key]
+            self._info.pop(key, None)
+            if isinstance(key, TransactionKey):
+                slot = (key.branch, key.method)
+                if self._server_index.get(slot) is tx:
+                    del self._server_index[slot]
 
     def transport_error(self, message: Request | Response, now: float,
                         destination: str | None = None) -> None:
@@ -451,13 +490,17 @@ class Node:
              meta: tuple[Any, ...] | None = None) -> None:
         """Encode ``message`` and put it on the wire towards ``destination``."""
         sim = self.sim
-        network = sim.network
-        now = sim.env.now
+        network = self._network
+        now = self._env._now
         if meta is None:
             meta = message_meta(message) if self._trace.enabled else _NO_META
         data = message.encode()
         dst = sim.topology.resolve(destination.host)
-        transport = "tcp" if destination.reliable else "udp"
+        transport = _WIRE.get(destination.transport)
+        if transport is None:
+            transport = "tcp" if destination.reliable else "udp"
+            if len(_WIRE) < 64:  # peers name transports too: keep the memo bounded
+                _WIRE[destination.transport] = transport
         if dst is None:
             packet = network.new_packet(self.name, destination.host, data, transport, meta, now)
             network.drop(packet, self.name, destination.host, "unresolved")
@@ -467,7 +510,8 @@ class Node:
                 and mtu_requires_tcp(len(data), network.path_mtu(self.name, dst))):
             # RFC 3261 18.1.1: large requests MUST use a congestion-controlled transport.
             transport, data, cause = "tcp", via_to_tcp(data), "mtu-tcp"
-        packet = network.new_packet(self.name, dst, data, transport, meta, now)
+        network._next_packet += 1  # Network.new_packet, inlined
+        packet = Packet(network._next_packet, self.name, dst, data, transport, meta, now)
         packet.message = message
         network.send(packet, cause)
 
@@ -476,14 +520,15 @@ class Node:
         # Timer names may be str-valued enums (simvoip.sip.transaction.Timer): key by the text.
         name = start.name
         slot = (name if type(name) is str else _timer_text(name), start.key)
-        env = self.sim.env
-        delay = start.at - env.now
+        env = self._env
+        delay = start.at - env._now
         timers = self._timers
         previous = timers.get(slot)
         if previous is not None:
             previous.cancel()  # re-armed: the old one must not fire
             self.sim.timer_cancelled()
-        timers[slot] = Wakeup(env, delay if delay > 0.0 else 0.0, self._fire_cb, slot, owner)
+        timers[slot] = self._lanes.schedule(delay if delay > 0.0 else 0.0, self._fire_cbs,
+                                            slot, owner)
 
     def _cancel(self, name: str, key: Hashable) -> None:
         event = self._timers.pop((name if type(name) is str else _timer_text(name), key), None)
@@ -491,12 +536,14 @@ class Node:
             event.cancel()  # frees what it holds now, not when its time comes
             self.sim.timer_cancelled()
 
-    def _fire(self, slot: tuple[str, Hashable], owner: Any, event: Wakeup) -> None:
+    def _fire_event(self, event: Wakeup) -> None:
+        slot: tuple[str, Hashable] = event.a
         if self._timers.get(slot) is not event:
             return  # cancelled or re-armed since
         del self._timers[slot]
+        owner = event.b
         name, key = slot
-        now = self.sim.env.now
+        now = self._env._now
         traced = self._trace.enabled
         if isinstance(owner, Transaction):
             if traced:

@@ -28,23 +28,28 @@ import simpy
 
 from simvoip.sim.calls import SimCall
 from simvoip.sim.driver import OptionsResponder, RequestDriver, RequestOutcome, uri_host
+from simvoip.sim.lanes import TimerLanes
 from simvoip.sim.link import LinkDirection, LinkParams
+from simvoip.sim.loop import run_env
 from simvoip.sim.media import MediaPlane
 from simvoip.sim.node import Node
 from simvoip.sim.seeding import derive_rng
 from simvoip.sim.telephony import Telephony
 from simvoip.sim.topology import Fault, Topology, Weight
 from simvoip.sim.trace import Trace
-from simvoip.sim.transport import Network, Packet, Wakeup, compact_queue
-from simvoip.sip.effects import Address
+from simvoip.sim.transport import Network, Packet, Wakeup, compact_queue, wake
+from simvoip.sip.effects import Address, fast_address
 from simvoip.sip.message import Request
 from simvoip.sip.transaction.timers import TimerConfig
 
 __all__ = ["Simulation", "TimerConfig"]
 
 
-def _run_action(action: Callable[[], None], _unused: None, _event: Wakeup) -> None:
-    action()
+def _run_action(event: Wakeup) -> None:
+    event.a()
+
+
+_RUN_ACTION = (_run_action,)
 
 
 class Simulation:
@@ -82,13 +87,15 @@ class Simulation:
             for u, v in ((a, b), (b, a)):
                 self.directions[(u, v)] = LinkDirection(
                     f"{u}->{v}", params, self.rng("link", attrs["name"], f"{u}->{v}"))
+        #: Transaction and core timers wait here (their order is SimPy's; see lanes.py).
+        self.lanes = TimerLanes(self.env)
         self.network = Network(self.env, topology, self.trace, self.directions,
                                weight=weight, tcp_max_retries=tcp_max_retries)
-        self.network.deliver = self._deliver
         self.network.transport_failed = self._transport_failed
         self.nodes: dict[str, Node] = {
             name: Node(self, name, dict(topology.graph.nodes[name])) for name in topology.nodes()
         }
+        self.network.receivers.update((name, node.receive) for name, node in self.nodes.items())
         self._driver: dict[str, RequestDriver] = {}
         #: RTP streams of answered calls (per-packet, over the same links).
         self.media_enabled = topology.media if media is None else media
@@ -163,13 +170,17 @@ class Simulation:
     def timer_cancelled(self) -> None:
         """A scheduled :class:`~simvoip.sim.transport.Wakeup` was cancelled (node adapter).
 
-        Once cancelled events are half of SimPy's queue (and at least 4,096),
-        they are dropped from it (:func:`~simvoip.sim.transport.compact_queue`):
-        the work is linear in the queue, so it costs O(1) per cancellation.
+        Once cancelled events are half of what waits (SimPy's queue and the
+        timer lanes) and at least 4,096, they are dropped
+        (:func:`~simvoip.sim.transport.compact_queue`,
+        :meth:`~simvoip.sim.lanes.TimerLanes.compact`): the work is linear in
+        what waits, so it costs O(1) per cancellation.
         """
         self._cancelled += 1
-        if self._cancelled >= 4096 and 2 * self._cancelled >= len(self.env._queue):  # type: ignore[attr-defined]
+        if (self._cancelled >= 4096
+                and 2 * self._cancelled >= len(self.env._queue) + self.lanes.pending()):  # type: ignore[attr-defined]
             compact_queue(self.env)
+            self.lanes.compact()
             self._cancelled = 0
 
     # -- running ---------------------------------------------------------------------
@@ -190,6 +201,9 @@ class Simulation:
         cycles is then only reclaimed after the run). Neither changes the
         trace: nothing in the simulation depends on when collections happen.
         See ``benchmarks/bench_sim.py``.
+
+        The events are processed by :func:`~simvoip.sim.loop.run_env`, which
+        is ``env.run(until)`` with SimPy's step inlined (same events, same order).
         """
         self.telephony.schedule_traffic(until)
         was_enabled = gc.isenabled()
@@ -199,7 +213,7 @@ class Simulation:
         if pause_gc:
             gc.disable()
         try:
-            self.env.run(until=until)
+            run_env(self.env, until)  # env.run(until), one call per event less
         finally:
             gc.set_threshold(*thresholds)
             if was_enabled:
@@ -215,7 +229,7 @@ class Simulation:
 
     def at(self, time: float, action: Callable[[], None]) -> None:
         """Call ``action()`` at simulated ``time`` (now if in the past)."""
-        Wakeup(self.env, max(0.0, time - self.env.now), _run_action, action, None)
+        wake(self.env, max(0.0, time - self.env._now), _RUN_ACTION, action, None)  # type: ignore[attr-defined]
 
     # -- cores -----------------------------------------------------------------------
     def add_core(self, node: str, core: Any, primary: bool = True) -> None:
@@ -239,7 +253,7 @@ class Simulation:
         fills in as the run proceeds.
         """
         if destination is None:
-            destination = Address(uri_host(request.uri), 5060, request.top_via.transport)
+            destination = fast_address(uri_host(request.uri), 5060, request.top_via.transport)
         driver = self._driver.get(node)
         if driver is None:
             driver = self._driver[node] = RequestDriver()
@@ -248,9 +262,10 @@ class Simulation:
         dest = destination
 
         def go() -> None:
-            outcome.at = self.now
+            now = float(self.env._now)  # type: ignore[attr-defined]  # self.now
+            outcome.at = now
             effects = driver.send(request, dest, outcome)
-            self.nodes[node].run_core(driver, effects, self.now)
+            self.nodes[node].run_core(driver, effects, now)
 
         self.at(at, go)
         return outcome
@@ -267,9 +282,6 @@ class Simulation:
         self.at(at, go)
 
     # -- packets ---------------------------------------------------------------------
-    def _deliver(self, packet: Packet, now: float) -> None:
-        self.nodes[packet.dst].receive(packet, now)
-
     def _transport_failed(self, packet: Packet, now: float) -> None:
         if packet.message is not None:
             self.nodes[packet.src].transport_error(packet.message, now, packet.dst)

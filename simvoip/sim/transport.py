@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import NORMAL
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from simvoip.sim.trace import Trace
 
-__all__ = ["Packet", "Network", "Wakeup", "compact_queue", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp",
+__all__ = ["Packet", "Network", "Wakeup", "wake", "compact_queue", "UDP_OVERHEAD", "TCP_OVERHEAD", "mtu_requires_tcp",
            "via_to_tcp"]
 
 UDP_OVERHEAD = 28
@@ -125,6 +126,37 @@ class Wakeup:
         self.a = self.b = None
 
 
+_new_wakeup = Wakeup.__new__
+
+
+def wake(env: simpy.Environment, delay: float, callbacks: tuple[Callable[[Wakeup], None]],
+         a: Any, b: Any) -> Wakeup:
+    """A :class:`Wakeup` processed by ``callbacks[0](event)`` (reading ``event.a``, ``event.b``).
+
+    The hot paths' constructor: no trampoline through ``fn`` and no call of
+    ``env.schedule``, but the very same queue entry -- ``(now + delay,
+    NORMAL, next event id, event)`` -- so the order of events is unchanged.
+    ``callbacks`` is a one-element tuple built once by the caller (one more
+    object per event would be one more for the garbage collector).
+
+    >>> import simpy
+    >>> env = simpy.Environment()
+    >>> seen = []
+    >>> _ = wake(env, 0.5, (lambda event: seen.append((env.now, event.a, event.b)),), "x", 1)
+    >>> env.run(); seen
+    [(0.5, 'x', 1)]
+    """
+    event = _new_wakeup(Wakeup)
+    event.callbacks = callbacks
+    event._ok = True
+    event.fn = None  # type: ignore[assignment]
+    event.a = a
+    event.b = b
+    queue: list[tuple[Any, ...]] = env._queue  # type: ignore[attr-defined]
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), event))  # type: ignore[attr-defined]
+    return event
+
+
 class Packet:
     """One copy of a message on the wire (duplicates are new packets)."""
 
@@ -164,8 +196,11 @@ class _Connection:
 class Network:
     """Links, routes and packets of one simulation.
 
-    ``deliver(packet, now)`` is called when a packet reaches its destination
-    node; ``transport_failed(packet, now)`` when a TCP connection gives up.
+    When a packet reaches its destination node, ``receivers[node](packet,
+    now)`` is called (the simulation registers every node's ``receive``);
+    ``transport_failed(packet, now)`` when a TCP connection gives up. A UDP
+    packet's last link crossing calls the receiver straight from its
+    scheduled event.
     """
 
     def __init__(
@@ -186,9 +221,10 @@ class Network:
         self._mtus: dict[tuple[str, str], int | None] = {}
         self._next_packet = 0
         # Bound once: a bound method per scheduled event would be one more GC-tracked object.
-        self._arrive_cb = self._arrive
-        self._resend_cb = self._resend
-        self.deliver: Callable[[Packet, float], None] = lambda packet, now: None
+        self._arrive_cbs = (self._arrive_event,)
+        self._resend_cbs = (self._resend_event,)
+        #: node name -> ``receive(packet, now)`` of that node (the simulation fills it in).
+        self.receivers: dict[str, Callable[[Packet, float], None]] = {}
         self.transport_failed: Callable[[Packet, float], None] = lambda packet, now: None
 
     # -- routing ---------------------------------------------------------------------
@@ -235,10 +271,19 @@ class Network:
         self._next_packet += 1
         return Packet(self._next_packet, src, dst, data, transport, meta, now, kind)
 
+    def deliver(self, packet: Packet, now: float) -> None:
+        """``packet`` reached its destination node: hand it to that node's receiver."""
+        self.receivers[packet.dst](packet, now)
+
     def send(self, packet: Packet, cause: str | None = None) -> None:
         """Trace the ``send`` row and put ``packet`` on the wire."""
-        now = self.env.now
-        self._trace(packet, now, "send", packet.src, packet.dst, cause, None)
+        now = self.env._now  # type: ignore[attr-defined]
+        trace = self.trace
+        if trace.enabled:
+            m = packet.meta
+            trace.records.append((now, "send", packet.src, packet.dst, packet.kind,
+                                  packet.transport, m[0], m[1], m[2], m[3], m[4], cause,
+                                  packet.size, packet.data, packet.packet, None))
         self.in_flight[packet.packet] = packet
         if packet.transport == "tcp":
             self._tcp_send(packet, now)
@@ -270,13 +315,20 @@ class Network:
     def received(self, packet: Packet) -> None:
         """Trace the end of ``packet`` as received at its destination."""
         self.in_flight.pop(packet.packet, None)
-        self._trace(packet, self.env.now, "recv", packet.dst, packet.src, None, None)
+        trace = self.trace
+        if trace.enabled:
+            m = packet.meta
+            trace.records.append((self.env._now, "recv", packet.dst, packet.src,  # type: ignore[attr-defined]
+                                  packet.kind, packet.transport, m[0], m[1], m[2], m[3], m[4],
+                                  None, packet.size, packet.data, packet.packet, None))
 
     def _hop(self, packet: Packet, at: str, now: float) -> None:
         if at == packet.dst:
             self.deliver(packet, now)
             return
-        path = self.route(at, packet.dst)
+        key = (at, packet.dst)
+        routes = self._routes
+        path = routes[key] if key in routes else self.route(at, packet.dst)
         if path is None:
             full = self.topology.shortest_path(at, packet.dst, self.weight)
             self._lost(packet, at, "link-down" if full is not None else "no-route", None, now)
@@ -290,24 +342,40 @@ class Network:
             self._lost(packet, at, cause, direction.name, now)
             return
         delay = arrival - now
-        Wakeup(self.env, delay if delay > 0 else 0.0, self._arrive_cb, packet, nxt)
+        # wake(self.env, delay, self._arrive_cbs, packet, nxt), inlined: one per link crossed.
+        event = _new_wakeup(Wakeup)
+        event.callbacks = self._arrive_cbs
+        event._ok = True
+        event.fn = None  # type: ignore[assignment]
+        event.a = packet
+        event.b = nxt
+        env = self.env
+        queue: list[tuple[Any, ...]] = env._queue  # type: ignore[attr-defined]
+        heappush(queue, (env._now + (delay if delay > 0 else 0.0), NORMAL,  # type: ignore[attr-defined]
+                         next(env._eid), event))  # type: ignore[attr-defined]
         if duplicate is not None and not reliable:
             # A duplicated datagram is a new packet from here on.
             copy = self.new_packet(packet.src, packet.dst, packet.data, packet.transport,
                                    packet.meta, now, packet.kind)
             self._trace(copy, now, "send", packet.src, packet.dst, "duplicate", direction.name)
             self.in_flight[copy.packet] = copy
-            self._schedule(duplicate - now, self._arrive_cb, copy, nxt)
+            self._schedule(duplicate - now, self._arrive_cbs, copy, nxt)
 
-    def _schedule(self, delay: float, fn: Callable[[Packet, str, Any], None], packet: Packet,
+    def _schedule(self, delay: float, callbacks: tuple[Callable[[Wakeup], None]], packet: Packet,
                   node: str) -> None:
-        Wakeup(self.env, delay if delay > 0 else 0.0, fn, packet, node)
+        wake(self.env, delay if delay > 0 else 0.0, callbacks, packet, node)
 
-    def _arrive(self, packet: Packet, node: str, _event: Any = None) -> None:
-        if packet.transport == "tcp" and node == packet.dst:
-            self._tcp_arrive(packet)
+    def _arrive_event(self, event: Wakeup) -> None:
+        # A packet crossed a link: it is at node ``event.b`` now.
+        packet: Packet = event.a
+        node: str = event.b
+        if node == packet.dst:
+            if packet.transport == "tcp":
+                self._tcp_arrive(packet)
+            else:
+                self.receivers[node](packet, self.env._now)  # type: ignore[attr-defined]
         else:
-            self._hop(packet, node, self.env.now)
+            self._hop(packet, node, self.env._now)  # type: ignore[attr-defined]
 
     def _lost(self, packet: Packet, at: str, cause: str, link: str | None, now: float) -> None:
         if packet.transport == "tcp":
@@ -331,7 +399,7 @@ class Network:
         conn.next_seq[packet.src] = packet.seq + 1
         start = conn.open_at - now
         if start > 0:
-            self._schedule(start, self._resend_cb, packet, packet.src)
+            self._schedule(start, self._resend_cbs, packet, packet.src)
         else:
             self._hop(packet, packet.src, now)
 
@@ -346,10 +414,10 @@ class Network:
         # RFC 6298 5.5: the retransmission timer backs off by doubling.
         wait = TCP_INITIAL_RTO * (2 ** packet.attempt)
         packet.attempt += 1
-        self._schedule(wait, self._resend_cb, packet, packet.src)
+        self._schedule(wait, self._resend_cbs, packet, packet.src)
 
-    def _resend(self, packet: Packet, node: str, _event: Any = None) -> None:
-        self._hop(packet, node, self.env.now)
+    def _resend_event(self, event: Wakeup) -> None:
+        self._hop(event.a, event.b, self.env._now)  # type: ignore[attr-defined]
 
     def _tcp_fail(self, packet: Packet, conn: _Connection) -> None:
         conn.failed = True
