@@ -5,7 +5,7 @@ creates between two UAs. It is identified by Call-ID, local tag and remote
 tag (12) and remembers the route set (from Record-Route, reversed at the
 UAC), the remote target (from Contact) and both CSeq counters.
 
->>> from simvoip.sip.message import Headers, Request, Response
+>>> from simvoip.sip.message import Headers, Request, Response, canonical_name
 >>> invite = Request("INVITE", "sip:bob@biloxi.com", Headers([
 ...     ("Via", "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds"),
 ...     ("From", "Alice <sip:alice@atlanta.com>;tag=1928301774"),
@@ -32,9 +32,9 @@ from enum import Enum
 
 from simvoip.sip.effects import Address, fast_address
 from simvoip.sip.errors import LocalProtocolError, ParseError
-from simvoip.sip.grammar import remember, split_commas
+from simvoip.sip.grammar import fast_new, remember, split_commas
 from simvoip.sip.headers import NameAddr
-from simvoip.sip.message import Headers, Request, Response
+from simvoip.sip.message import Headers, Request, Response, canonical_name
 from simvoip.sip.uri import SipUri
 
 __all__ = ["Dialog", "DialogId", "DialogState", "next_hop", "TARGET_REFRESH_METHODS"]
@@ -69,6 +69,12 @@ def next_hop(uri_or_route: str, default_transport: str = "UDP") -> Address:
     >>> next_hop("sip:bob@192.0.2.4:5070;transport=tcp")
     Address(host='192.0.2.4', port=5070, transport='TCP')
     """
+    # A pure function of its two texts, asked for every request sent: remembered
+    # (Address is frozen, so the same value can be handed out again).
+    memo_key = (uri_or_route, default_transport)
+    hop = _NEXT_HOPS.get(memo_key)
+    if hop is not None:
+        return hop
     text = uri_or_route.strip()
     if "<" in text:
         text = NameAddr.parse(text).uri
@@ -78,7 +84,13 @@ def next_hop(uri_or_route: str, default_transport: str = "UDP") -> Address:
     port = uri.port
     if port is None:
         port = 5061 if uri.scheme == "sips" or transport == "TLS" else 5060
-    return fast_address(host, port, transport)
+    hop = fast_address(host, port, transport)
+    remember(_NEXT_HOPS, memo_key, hop)
+    return hop
+
+
+#: (URI or Route text, default transport) -> next hop (see next_hop).
+_NEXT_HOPS: dict[tuple[str, str], Address] = {}
 
 
 def _record_routes(message: Request | Response) -> list[str]:
@@ -89,10 +101,19 @@ def _contact_uri(message: Request | Response) -> str | None:
     row = message.headers.get("Contact")
     if row is None:
         return None
-    first = split_commas(row)[0]
-    if first.strip() == "*":
-        return None
-    return NameAddr.parse(first).uri
+    # A pure function of the row text (asked for every dialog-creating message):
+    # remembered.
+    uri = _CONTACT_URIS.get(row, _UNKNOWN)
+    if uri is _UNKNOWN:
+        first = split_commas(row)[0]
+        uri = None if first.strip() == "*" else NameAddr.parse(first).uri
+        remember(_CONTACT_URIS, row, uri)
+    return uri  # type: ignore[return-value]
+
+
+#: Contact row text -> URI of its first value (None for "*"; see _contact_uri).
+_CONTACT_URIS: dict[str, str | None] = {}
+_UNKNOWN = object()
 
 
 @dataclass(slots=True)
@@ -135,15 +156,15 @@ class Dialog:
         if not remote_tag or not local_tag:
             raise LocalProtocolError("a dialog needs a From tag and a To tag (12.1.2)")
         target = _contact_uri(response) or request.uri
-        return cls(
-            call_id=request.call_id, local_tag=local_tag, remote_tag=remote_tag,
-            local_uri=_without_tag(request.headers.get("From") or ""),
-            remote_uri=_without_tag(request.headers.get("To") or ""),
-            remote_target=target, route_set=list(reversed(_record_routes(response))),
-            local_cseq=request.cseq.number, remote_cseq=None,
-            local_contact=_contact_uri(request),
-            state=DialogState.CONFIRMED if 200 <= response.status_code < 300 else DialogState.EARLY,
-            is_caller=True, secure=SipUri.parse(request.uri).scheme == "sips",
+        # Every field, in declaration order (so a bad header fails as it always did).
+        return (_new_dialog if cls is Dialog else cls)(
+            request.call_id, local_tag, remote_tag,
+            _without_tag(request.headers.get("From") or ""),
+            _without_tag(request.headers.get("To") or ""),
+            target, list(reversed(_record_routes(response))),
+            request.cseq.number, None, _contact_uri(request),
+            DialogState.CONFIRMED if 200 <= response.status_code < 300 else DialogState.EARLY,
+            True, SipUri.parse(request.uri).scheme == "sips",
         )
 
     @classmethod
@@ -163,14 +184,14 @@ class Dialog:
         target = _contact_uri(request)
         if target is None:
             raise ParseError("dialog-creating request without Contact", status_code=400)
-        return cls(
-            call_id=request.call_id, local_tag=local_tag, remote_tag=remote_tag,
-            local_uri=_without_tag(request.headers.get("To") or ""),
-            remote_uri=_without_tag(request.headers.get("From") or ""),
-            remote_target=target, route_set=_record_routes(request), local_cseq=0,
-            remote_cseq=request.cseq.number, local_contact=local_contact,
-            state=DialogState.CONFIRMED if confirmed else DialogState.EARLY, is_caller=False,
-            secure=SipUri.parse(request.uri).scheme == "sips",
+        # Every field, in declaration order (so a bad header fails as it always did).
+        return (_new_dialog if cls is Dialog else cls)(
+            request.call_id, local_tag, remote_tag,
+            _without_tag(request.headers.get("To") or ""),
+            _without_tag(request.headers.get("From") or ""),
+            target, _record_routes(request), 0, request.cseq.number, local_contact,
+            DialogState.CONFIRMED if confirmed else DialogState.EARLY, False,
+            SipUri.parse(request.uri).scheme == "sips",
         )
 
     # -- updates ----------------------------------------------------------------------------
@@ -263,13 +284,18 @@ class Dialog:
         if self.local_contact is not None and method in ("INVITE", "UPDATE", "SUBSCRIBE", "REFER"):
             rows.append(("Contact", f"<{self.local_contact}>"))
         if extra:
-            rows.extend(extra)
+            rows.extend((canonical_name(n), v) for n, v in extra)
         if content_type is not None and body:
             rows.append(("Content-Type", content_type))
-        request = Request(method, uri, Headers(rows), body)
+        # Literal (canonical) header names: no renaming pass (canonical_headers).
+        request = Request(method, uri, Headers._from_canonical(tuple(rows)), body)
         # 8.1.2: the first Route (loose) or the Request-URI (no route, or strict router).
         hop = next_hop(routes[0] if routes and not strict else uri, transport)
         return request, hop
+
+
+#: ``Dialog(...)`` with every field given positionally, without ``__init__``.
+_new_dialog = fast_new(Dialog)
 
 
 def _has_lr(route: str) -> bool:

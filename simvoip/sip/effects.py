@@ -19,8 +19,10 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simvoip.sip.grammar import fast_new
 
 if TYPE_CHECKING:
     from simvoip.sip.message import Request, Response
@@ -72,37 +74,12 @@ class CancelTimer:
     key: Hashable
 
 
-def _positional(cls: type) -> Callable[..., Any]:
-    # Like simvoip.sip.grammar.fast_new: set the slots directly, skipping the frozen
-    # dataclass __init__ (one object.__setattr__ per field). The cores build an effect
-    # for nearly every step of every message.
-    names = [f.name for f in fields(cls)]
-    setters = [cls.__dict__[n].__set__ for n in names]
-    new = object.__new__
-    if len(names) == 2:
-        set0, set1 = setters
-
-        def make2(a: Any, b: Any) -> Any:
-            o: Any = new(cls)
-            set0(o, a)
-            set1(o, b)
-            return o
-        return make2
-    set0, set1, set2 = setters
-
-    def make3(a: Any, b: Any, c: Any) -> Any:
-        o: Any = new(cls)
-        set0(o, a)
-        set1(o, b)
-        set2(o, c)
-        return o
-    return make3
-
-
 #: Positional constructors without ``__init__`` for the cores' hot paths: same objects
 #: as ``Address(host, port, transport)``, ``Send(message, destination)``,
 #: ``StartTimer(name, at, key)``, ``CancelTimer(name, key)`` (every field given).
-fast_address: Callable[[str, int, str], Address] = _positional(Address)
-fast_send: Callable[[Request | Response, Address], Send] = _positional(Send)
-fast_start_timer: Callable[[str, float, Hashable], StartTimer] = _positional(StartTimer)
-fast_cancel_timer: Callable[[str, Hashable], CancelTimer] = _positional(CancelTimer)
+#: (:func:`simvoip.sip.grammar.fast_new`: plain slot stores on a twin class, then the
+#: class swapped in; the cores build an effect for nearly every step of every message.)
+fast_address: Callable[[str, int, str], Address] = fast_new(Address)
+fast_send: Callable[[Request | Response, Address], Send] = fast_new(Send)
+fast_start_timer: Callable[[str, float, Hashable], StartTimer] = fast_new(StartTimer)
+fast_cancel_timer: Callable[[str, Hashable], CancelTimer] = fast_new(CancelTimer)

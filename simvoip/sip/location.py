@@ -80,7 +80,10 @@ class LocationService:
 
     def lookup(self, uri: str, now: float) -> list[Binding]:
         """Bindings for ``uri``, highest q first (ties in registration order; 16.6 / 10.2.1.2)."""
-        return sorted(self.bindings(uri, now), key=lambda b: -b.q)
+        found = self.bindings(uri, now)
+        if len(found) > 1:
+            found.sort(key=lambda b: -b.q)  # stable: ties stay in registration order
+        return found
 
     def set(self, aor: str, binding: Binding) -> None:
         """Add or replace the binding with the same contact URI (URI comparison, 19.1.4)."""

@@ -39,13 +39,13 @@ def screen_request(request: Request, *, role: Role, rng: random.Random,
 
     The 4xx/5xx gets a To tag from ``rng`` (RFC 3261 8.2.6.2) when To has none.
     """
-    # Imported here: simvoip.sip.ua itself screens with this module.
-    from simvoip.sip.ua.messages import make_response, new_tag
-    from simvoip.sip.ua.transactions import response_address
-
     failure = validate_request(request, role=role, supported=supported)
     if failure is None:
         return None
+    # Imported here (only when there is something to answer): simvoip.sip.ua itself
+    # screens with this module.
+    from simvoip.sip.ua.messages import make_response, new_tag
+    from simvoip.sip.ua.transactions import response_address
     if failure.status_code is None or request.method == "ACK":
         return []
     extra = [("Unsupported", ", ".join(failure.unsupported))] if failure.unsupported else []

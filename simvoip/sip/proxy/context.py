@@ -94,6 +94,8 @@ class ResponseContext:
     branches: list[Branch] = field(default_factory=list)
     final_sent: bool = False
     cancelled: bool = False
+    #: The Route values of ``request`` (``None``: not known yet, read them from it).
+    routes: list[str] | None = None
 
     def sequential_next(self, forking: str) -> bool:
         return forking == "sequential" and self.request.method == "INVITE"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simvoip.sip.digest import DigestServer
-from simvoip.sip.effects import Address, Send, fast_send
+from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer, fast_send
 from simvoip.sip.errors import ParseError, RemoteProtocolError
 from simvoip.sip.location import LocationService, aor_of
 from simvoip.sip.message import Request, Response
@@ -38,7 +38,7 @@ from simvoip.sip.proxy.forking import ForkingMixin
 from simvoip.sip.proxy.routing import (
     detect_loop,
     loop_hash,
-    preprocess_routes,
+    preprocess_with_routes,
     routes_of,
     validate,
 )
@@ -52,7 +52,6 @@ from simvoip.sip.transaction.server import ServerTransaction
 from simvoip.sip.transaction.timers import TimerConfig
 from simvoip.sip.ua.messages import make_response, new_tag
 from simvoip.sip.ua.transactions import (
-    EFFECT_TYPES,
     TransactionOwner,
     TransactionTable,
     response_address,
@@ -178,10 +177,11 @@ class Proxy(ForkingMixin, TransactionOwner):
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
         out: list[Any] = []
-        if self.transactions.owns_timer(key):
-            tx, outputs = self.transactions.handle_timer(name, key, now)
+        transactions = self.transactions
+        if transactions.owns_timer(key):
+            tx = transactions.transaction_for_timer(key)
             if tx is not None:
-                self._absorb(tx, outputs, now, out)
+                self._absorb(tx, transactions.reap(tx, tx.handle_timer(name, now)), now, out)
         elif isinstance(key, ProxyTimerKey):
             ctx = self._contexts.get(key.context)
             if ctx is not None and key.branch < len(ctx.branches):
@@ -215,10 +215,10 @@ class Proxy(ForkingMixin, TransactionOwner):
             self._absorb(server, self.transactions.send_response(server, response, now), now, out)
             return
         targets: list[str] = []
+        routes: list[str] | None = None
         if status is None:
-            forwarded = preprocess_routes(self._strip_own_credentials(request),
-                                          host=cfg.host, port=cfg.port)
-            targets, status = self._targets(forwarded, now)
+            forwarded, routes = preprocess_with_routes(self._strip_own_credentials(request), cfg.host, cfg.port)
+            targets, status = self._targets(forwarded, now, routes)
             extra = []
         # RFC 3261 16.2: a stateful proxy answers INVITE with 100 Trying itself (the
         # server transaction does that on start) unless it answers at once anyway.
@@ -232,7 +232,7 @@ class Proxy(ForkingMixin, TransactionOwner):
         ctx_id = self._next_context
         self._next_context += 1
         ctx = ResponseContext(ctx_id, server, forwarded, targets,
-                              loop if loop is not None else loop_hash(request))
+                              loop if loop is not None else loop_hash(request), routes=routes)
         self._contexts[ctx_id] = ctx
         self._by_server[server.key] = ctx_id
         try:
@@ -310,9 +310,14 @@ class Proxy(ForkingMixin, TransactionOwner):
         return host in (self.config.domain.lower(), self.config.host.lower(),
                         *(a.lower() for a in self.registrar.config.aliases))
 
-    def _targets(self, request: Request, now: float) -> tuple[list[str], int | None]:
-        """RFC 3261 16.5: the target set (location lookup for our domain)."""
-        if routes_of(request):
+    def _targets(self, request: Request, now: float,
+                 routes: list[str] | None = None) -> tuple[list[str], int | None]:
+        """RFC 3261 16.5: the target set (location lookup for our domain).
+
+        ``routes``: :func:`routes_of` ``request``, when the caller has it already."""
+        if routes is None:
+            routes = routes_of(request)
+        if routes:
             # A Route remains: forward to the Request-URI via that Route (16.5 / 16.6).
             return [request.uri], None
         uri = SipUri.parse(request.uri)
@@ -380,9 +385,10 @@ class Proxy(ForkingMixin, TransactionOwner):
         events: list[Any] | None = None
         terminated = False
         for o in outputs:
-            if isinstance(o, EFFECT_TYPES):
+            cls = o.__class__  # the effect classes have no subclasses: compare classes
+            if cls is Send or cls is StartTimer or cls is CancelTimer:
                 out.append(o)
-            elif isinstance(o, Terminated):
+            elif cls is Terminated:
                 terminated = True
             elif events is None:
                 events = [o]

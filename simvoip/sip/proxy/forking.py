@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from simvoip.sip.dialog import next_hop
 from simvoip.sip.effects import fast_send
-from simvoip.sip.message import Request, Response
+from simvoip.sip.errors import ParseError
+from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.proxy.context import (
     Branch,
     ResponseContext,
@@ -31,6 +32,7 @@ from simvoip.sip.proxy.routing import forward_copy, stateful_branch
 from simvoip.sip.proxy.stateless import pop_via
 from simvoip.sip.transaction.builders import make_cancel
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
+from simvoip.sip.transaction.keys import client_key, transaction_key
 from simvoip.sip.ua.messages import make_response, new_tag
 from simvoip.sip.ua.transactions import TransactionTable, replace_top_via, response_address
 
@@ -52,6 +54,8 @@ class ForkingMixin:
     _contexts: dict[int, ResponseContext]
     _by_client: dict[Any, tuple[int, int]]
     _cancels: dict[Any, int]
+    #: Whether our Via reads back as written (see _reads_back); found on first use.
+    _plain_via: bool | None = None
 
     if TYPE_CHECKING:
         def _absorb(self, tx: Any, outputs: list[Any], now: float, out: list[Any]) -> None: ...
@@ -68,14 +72,20 @@ class ForkingMixin:
                   and not request.to.tag)
         copy, hop_uri = forward_copy(
             request, target, via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch_id}",
-            record_route=cfg.record_route_uri if record else None)
+            record_route=cfg.record_route_uri if record else None, routes=ctx.routes)
         destination = next_hop(hop_uri, cfg.transport)
         if destination.transport != cfg.transport:
             # RFC 3261 8.1.1.7: the Via names the transport the request really goes over
             # (a next hop URI with ;transport=tcp, say).
             copy = replace_top_via(
                 copy, f"SIP/2.0/{destination.transport} {cfg.sent_by};branch={branch_id}")
-        tx, outputs = self.transactions.start_client(copy, destination, now)
+        # RFC 3261 17.1.3: the key is our branch and the method, known without parsing
+        # our own Via back (when a probe showed that it reads back as written).
+        plain = self._plain_via
+        if plain is None:
+            plain = self._plain_via = _reads_back(cfg)
+        key = transaction_key(branch_id, None, request.method) if plain else None
+        tx, outputs = self.transactions.start_client(copy, destination, now, key=key)
         branch = Branch(index, target, tx)
         ctx.branches.append(branch)
         self._by_client[tx.key] = (ctx.id, index)
@@ -246,3 +256,15 @@ def _aggregate_challenges(best: Response, finals: list[Response]) -> Response:
         for v in values:
             headers.add(name, v)
     return Response(best.status_code, best.reason, headers, best.body, best.version)
+
+
+def _reads_back(config: ProxyConfig) -> bool:
+    """Whether the Via :meth:`ForkingMixin._fork` puts on a request gives its branch back
+    when parsed (it does for any ordinary host and port)."""
+    branch = "z9hG4bK0123456789ab.1"
+    probe = Request("OPTIONS", "sip:probe", Headers([
+        ("Via", f"SIP/2.0/{config.transport} {config.sent_by};branch={branch}")]))
+    try:
+        return client_key(probe) == transaction_key(branch, None, "OPTIONS")
+    except ParseError:
+        return False

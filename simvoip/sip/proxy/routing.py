@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 
 from simvoip.sip.errors import ParseError
-from simvoip.sip.grammar import split_commas
+from simvoip.sip.grammar import remember, split_commas
 from simvoip.sip.headers import MAGIC_COOKIE, NameAddr
 from simvoip.sip.message import Headers, Request
 from simvoip.sip.uri import SipUri
@@ -23,7 +23,7 @@ from simvoip.sip.validate import validate_request
 
 __all__ = [
     "LOOP_HASH_LENGTH", "loop_hash", "stateless_branch", "stateful_branch", "validate",
-    "preprocess_routes", "forward_copy", "routes_of", "is_own_uri",
+    "preprocess_routes", "preprocess_with_routes", "forward_copy", "routes_of", "is_own_uri",
 ]
 
 #: Hex digits of the loop-detection part of our branches (16.6 item 8).
@@ -47,11 +47,23 @@ def is_own_uri(uri: str, host: str, port: int) -> bool:
     >>> is_own_uri("sip:bob@ss1.a.example", "ss1.a.example", 5060)
     False
     """
-    try:
-        u = SipUri.parse(NameAddr.parse(uri).uri if "<" in uri else uri)
-    except ParseError:
-        return False
-    return u.host.lower() == host.lower() and (u.port or 5060) == port and u.user is None
+    # A pure function of its arguments, asked for the Request-URI and first Route of
+    # every request: remembered.
+    key = (uri, host, port)
+    own = _OWN_URIS.get(key)
+    if own is None:
+        try:
+            u = SipUri.parse(NameAddr.parse(uri).uri if "<" in uri else uri)
+        except ParseError:
+            own = False
+        else:
+            own = u.host.lower() == host.lower() and (u.port or 5060) == port and u.user is None
+        remember(_OWN_URIS, key, own)
+    return own
+
+
+#: (URI or name-addr text, host, port) -> is_own_uri(...).
+_OWN_URIS: dict[tuple[str, str, int], bool] = {}
 
 
 def loop_hash(request: Request) -> str:
@@ -132,10 +144,13 @@ def detect_loop(request: Request, *, host: str, port: int, loop: str | None = No
 
     ``loop``: :func:`loop_hash` of ``request`` when the caller has it already.
     """
-    mine = loop if loop is not None else loop_hash(request)
+    mine = loop
     host = host.lower()
     for via in request.vias:
         if via.host.lower() == host and (via.port or 5060) == port:
+            if mine is None:
+                # Only a request that passed here before needs the hash.
+                mine = loop_hash(request)
             if branch_loop_part(via.branch) == mine:
                 return True
     return False
@@ -152,6 +167,18 @@ def preprocess_routes(request: Request, *, host: str, port: int) -> Request:
     >>> preprocess_routes(r, host="ss1.a.example", port=5060).headers.get_all("Route")
     ['<sip:ss2.b.example;lr>']
     """
+    return preprocess_with_routes(request, host, port)[0]
+
+
+def preprocess_with_routes(request: Request, host: str, port: int) -> tuple[Request, list[str]]:
+    """:func:`preprocess_routes`, with the Route values of the request it returns.
+
+    >>> from simvoip.sip.message import Headers, Request
+    >>> r = Request("BYE", "sip:alice@pc.a.example", Headers([
+    ...     ("Route", "<sip:ss1.a.example;lr>, <sip:ss2.b.example;lr>")]))
+    >>> preprocess_with_routes(r, "ss1.a.example", 5060)[1]
+    ['<sip:ss2.b.example;lr>']
+    """
     routes = routes_of(request)
     uri = request.uri
     changed = False
@@ -165,9 +192,9 @@ def preprocess_routes(request: Request, *, host: str, port: int) -> Request:
         routes = routes[1:]
         changed = True
     if not changed:
-        return request
+        return request, routes
     headers = _with_routes(request.headers, routes)
-    return Request(request.method, uri, headers, request.body, request.version)
+    return Request(request.method, uri, headers, request.body, request.version), routes
 
 
 def _has_lr(uri: str) -> bool:
@@ -192,7 +219,7 @@ def _with_routes(headers: Headers, routes: list[str]) -> Headers:
         # Insert after Max-Forwards (or the Vias) like the RFC examples.
         idx = next((i + 1 for i, (n, _) in enumerate(rows) if n == "Max-Forwards"), len(rows))
         rows[idx:idx] = [("Route", r) for r in routes]
-    return Headers(rows)
+    return Headers._from_canonical(tuple(rows))  # canonical names: no renaming pass
 
 
 def _shifted(index: int, inserted_at: int) -> int:
@@ -201,11 +228,12 @@ def _shifted(index: int, inserted_at: int) -> int:
 
 
 def forward_copy(request: Request, target: str, *, via: str, record_route: str | None,
-                 ) -> tuple[Request, str]:
+                 routes: list[str] | None = None) -> tuple[Request, str]:
     """The copy of ``request`` forwarded to ``target`` (RFC 3261 16.6 steps 1-8).
 
     Returns the copy and the URI that decides the next hop (first Route, else
-    the Request-URI; step 7).
+    the Request-URI; step 7). ``routes``: :func:`routes_of` ``request``, when the
+    caller has it already.
 
     >>> from simvoip.sip.message import Headers, Request
     >>> r = Request("INVITE", "sip:bob@b.example", Headers([
@@ -245,7 +273,8 @@ def forward_copy(request: Request, target: str, *, via: str, record_route: str |
         via_at = _shifted(via_at, at)
     uri = target
     # The Route rows are those of the request (only Max-Forwards and Record-Route changed).
-    routes = routes_of(request)
+    if routes is None:
+        routes = routes_of(request)
     strict = bool(routes) and not _has_lr(NameAddr.parse(routes[0]).uri)
     if strict:
         # 6. Postprocess routing: the next hop is a strict router: the Request-URI goes
@@ -253,13 +282,14 @@ def forward_copy(request: Request, target: str, *, via: str, record_route: str |
         first = NameAddr.parse(routes[0]).uri
         routes = routes[1:] + [f"<{uri}>"]
         uri = first
-        headers = _with_routes(Headers(rows), routes)
+        headers = _with_routes(Headers._from_canonical(tuple(rows)), routes)
         # 8. Our Via on top.
         headers.prepend("Via", via)
     else:
         # 8. Our Via on top.
         rows.insert(via_at if via_at >= 0 else 0, ("Via", via))
-        headers = Headers(rows)
+        # The rows of a Headers and literal names: canonical already, no renaming pass.
+        headers = Headers._from_canonical(tuple(rows))
     copy = Request(request.method, uri, headers, request.body, request.version)
     # 7. Next hop: the first Route, or the Request-URI (also when we reformatted the
     # request for a strict router).

@@ -22,7 +22,7 @@ from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.proxy.routing import (
     detect_loop,
     forward_copy,
-    preprocess_routes,
+    preprocess_with_routes,
     stateless_branch,
     validate,
 )
@@ -53,8 +53,8 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
         response = proxy.registrar.handle_register(request, now)
         out.append(fast_send(response, response_address(request)))
         return
-    request = preprocess_routes(request, host=cfg.host, port=cfg.port)
-    targets, status = proxy._targets(request, now)
+    request, routes = preprocess_with_routes(request, cfg.host, cfg.port)
+    targets, status = proxy._targets(request, now, routes)
     if status is not None:
         if request.method != "ACK":
             response = make_response(request, status, to_tag=new_tag(proxy.rng))
@@ -65,7 +65,7 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
     record = (cfg.record_route and request.method == "INVITE" and not request.to.tag)
     copy, hop_uri = forward_copy(
         request, targets[0], via=f"SIP/2.0/{cfg.transport} {cfg.sent_by};branch={branch}",
-        record_route=cfg.record_route_uri if record else None)
+        record_route=cfg.record_route_uri if record else None, routes=routes)
     proxy._count("stateless-request")
     destination = next_hop(hop_uri, cfg.transport)
     if destination.transport != cfg.transport:
@@ -76,15 +76,15 @@ def stateless_request(proxy: Proxy, request: Request, now: float, out: list[Any]
 
 def pop_via(response: Response) -> Response:
     """The response with its top Via value removed (16.7 step 9 / 16.11)."""
-    rows: list[tuple[str, str]] = []
-    done = False
-    for name, row in response.headers:
-        if name == "Via" and not done:
-            done = True
+    rows = list(response.headers)
+    for i, (name, row) in enumerate(rows):
+        if name == "Via":  # the first Via row (usually the first row of all)
             rest = split_commas(row)[1:]
             if rest:
-                rows.append((name, ", ".join(rest)))
-            continue
-        rows.append((name, row))
-    return Response(response.status_code, response.reason, Headers(rows), response.body,
-                    response.version)
+                rows[i] = (name, ", ".join(rest))
+            else:
+                del rows[i]
+            break
+    # Rows of a Headers have canonical names already: no renaming pass.
+    return Response(response.status_code, response.reason, Headers._from_canonical(tuple(rows)),
+                    response.body, response.version)

@@ -62,7 +62,8 @@ def _copy_of_invite(invite: Request, method: str, to_row: str) -> Request:
     rows.append(("Call-ID", _required(invite, "Call-ID")))
     # RFC 3261 17.1.1.3 / 9.1: same CSeq number, method ACK / CANCEL.
     rows.append(("CSeq", f"{invite.cseq.number} {method}"))
-    return Request(method, invite.uri, Headers(rows), b"", invite.version)
+    # Literal names and rows of a Headers: canonical already, no renaming pass.
+    return Request(method, invite.uri, Headers._from_canonical(tuple(rows)), b"", invite.version)
 
 
 def make_ack(invite: Request, response: Response) -> Request:
@@ -119,5 +120,7 @@ def make_trying(request: Request) -> Response:
     >>> trying.status_code, trying.reason, trying.headers.get("To")
     (100, 'Trying', '<sip:b@b>')
     """
-    headers = Headers([(name, value) for name, value in request.headers if name in _TRYING_COPIED])
+    # Rows of a Headers have canonical names already: no renaming pass.
+    headers = Headers._from_canonical(
+        tuple(row for row in request.headers if row[0] in _TRYING_COPIED))
     return Response(100, "Trying", headers, b"", request.version)

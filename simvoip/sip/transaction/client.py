@@ -25,7 +25,7 @@ from simvoip.sip.message import Request, Response
 from simvoip.sip.transaction.base import DEFAULT_TIMERS, Transaction, _report_transport_error
 from simvoip.sip.transaction.builders import make_ack
 from simvoip.sip.transaction.events import ResponseReceived, TimedOut
-from simvoip.sip.transaction.keys import client_key
+from simvoip.sip.transaction.keys import TransactionKey, client_key
 from simvoip.sip.transaction.table import Input, Machine, State, Transition
 from simvoip.sip.transaction.timers import Timer, TimerConfig
 
@@ -42,8 +42,12 @@ class ClientTransaction(Transaction):
     __slots__ = ()
 
     def __init__(self, request: Request, destination: Address,
-                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0) -> None:
-        key = client_key(request)
+                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
+                 key: TransactionKey | None = None) -> None:
+        # ``key``: client_key(request) when the caller knows it already (it has just put
+        # the branch in the top Via of a request it built itself).
+        if key is None:
+            key = client_key(request)
         if key is None:
             raise LocalProtocolError("a client transaction needs a branch in the top Via (8.1.1.7)")
         super().__init__(request, destination, config, now, key)
@@ -202,10 +206,11 @@ class InviteClientTransaction(ClientTransaction):
     __slots__ = ("ack",)
 
     def __init__(self, request: Request, destination: Address,
-                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0) -> None:
+                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
+                 key: TransactionKey | None = None) -> None:
         if request.method != "INVITE":
             raise LocalProtocolError(f"an INVITE client transaction cannot send {request.method}")
-        super().__init__(request, destination, config, now)
+        super().__init__(request, destination, config, now, key=key)
         #: The ACK sent for a 300-699 response (RFC 3261 17.1.1.3), once there is one.
         self.ack: Request | None = None
 
@@ -312,7 +317,8 @@ class NonInviteClientTransaction(ClientTransaction):
     __slots__ = ()
 
     def __init__(self, request: Request, destination: Address,
-                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0) -> None:
+                 config: TimerConfig = DEFAULT_TIMERS, now: float = 0.0, *,
+                 key: TransactionKey | None = None) -> None:
         if request.method in ("INVITE", "ACK"):
             raise LocalProtocolError(f"{request.method} is not sent by a non-INVITE client transaction")
-        super().__init__(request, destination, config, now)
+        super().__init__(request, destination, config, now, key=key)

@@ -22,7 +22,8 @@ from simvoip.sip.errors import LocalProtocolError
 from simvoip.sip.headers import MAGIC_COOKIE, Via
 from simvoip.sip.message import Request, Response
 
-__all__ = ["TransactionKey", "LegacyKey", "AnyKey", "client_key", "server_key", "cancel_target_key"]
+__all__ = ["TransactionKey", "LegacyKey", "AnyKey", "client_key", "server_key", "cancel_target_key",
+           "transaction_key"]
 
 
 class TransactionKey(NamedTuple):
@@ -72,6 +73,17 @@ _tuple_new = tuple.__new__
 def _key(branch: str, sent_by: str | None, method: str) -> TransactionKey:
     # Keys are built for every message (matching) and every transaction: skip the
     # named tuple's Python-level __new__.
+    return _tuple_new(TransactionKey, (branch, sent_by, method))  # type: ignore[no-any-return]
+
+
+def transaction_key(branch: str, sent_by: str | None, method: str) -> TransactionKey:
+    """``TransactionKey(branch, sent_by, method)``, built without the named tuple's
+    Python-level ``__new__`` (for a core that builds the Via itself and so knows the
+    key of its client transaction without parsing it back).
+
+    >>> transaction_key("z9hG4bK1", None, "BYE") == TransactionKey("z9hG4bK1", None, "BYE")
+    True
+    """
     return _tuple_new(TransactionKey, (branch, sent_by, method))  # type: ignore[no-any-return]
 
 

@@ -28,15 +28,22 @@ from simvoip.sip.transaction.events import (
     TimedOut,
     TransportFailed,
 )
+from simvoip.sip.transaction.keys import TransactionKey, client_key, transaction_key
 from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransaction
 from simvoip.sip.ua.call import ArmedTimers, Call, UATimerKey
 from simvoip.sip.ua.config import UAConfig
 from simvoip.sip.ua.events import (
-    CallStarted,
     OptionsResult,
     RegistrationFailed,
+    call_started,
 )
-from simvoip.sip.ua.messages import make_response, new_branch, new_call_id, new_tag
+from simvoip.sip.ua.messages import (
+    canonical_headers,
+    make_response,
+    new_branch,
+    new_call_id,
+    new_tag,
+)
 from simvoip.sip.ua.registration import RegistrationMixin
 from simvoip.sip.ua.transactions import (
     TransactionOwner,
@@ -46,8 +53,6 @@ from simvoip.sip.ua.transactions import (
 )
 
 __all__ = ["UserAgentBase", "ALLOW", "KNOWN_METHODS"]
-
-_TIMER_EFFECTS = (StartTimer, CancelTimer)
 
 #: Methods this UA implements (RFC 3261 20.5 Allow).
 ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS")
@@ -92,6 +97,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         self._register_again = False
         #: Which per-call timers are armed (CancelTimer only for those).
         self._armed = ArmedTimers()
+        #: Whether our Via reads back as written (see _own_key); found on first use.
+        self._plain_via: bool | None = None
 
     # -- public API -------------------------------------------------------------------------
 
@@ -174,16 +181,22 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
 
     def handle_timer(self, name: str, key: Any, now: float) -> list[Any]:
         """Timer ``name`` armed with ``key`` fired."""
-        if isinstance(key, UATimerKey):
+        if key.__class__ is UATimerKey:
             self._armed.fired(key)  # the adapter disarmed it
         crash = self.config.behaviour.crash_at
         if crash is not None and now >= crash:
             return []
         out: list[Any] = []
-        if self.transactions.owns_timer(key):
-            tx, outputs = self.transactions.handle_timer(name, key, now)
+        transactions = self.transactions
+        if transactions.owns_timer(key):
+            # TransactionTable.transaction_for_timer, inlined (every transaction ends
+            # with a timer).
+            if key.__class__ is TransactionKey and key.sent_by is None:
+                tx: Any = transactions.clients.get(key)
+            else:
+                tx = transactions.servers.get(key)
             if tx is not None:
-                self._absorb(tx, outputs, now, out)
+                self._absorb(tx, transactions.reap(tx, tx.handle_timer(name, now)), now, out)
             return out
         if not isinstance(key, UATimerKey):
             return out
@@ -203,7 +216,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         return start if start is not None else self.rng.randint(1, 2**16)  # 8.1.1.5: < 2**31
 
     def _base_headers(self, *, branch: str, to: str, from_: str, call_id: str, cseq: str,
-                      route: bool = True) -> Headers:
+                      route: bool = True, extra: list[tuple[str, str]] | None = None) -> Headers:
+        """The rows every new request starts with, then ``extra`` (canonical names)."""
         config = self.config
         rows = [("Via", f"SIP/2.0/{config.transport.upper()} {config.sent_by};branch={branch}"),
                 ("Max-Forwards", "70")]
@@ -212,19 +226,37 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         rows += [("From", from_), ("To", to), ("Call-ID", call_id), ("CSeq", cseq)]
         if config.user_agent:
             rows.append(("User-Agent", config.user_agent))
-        return Headers(rows)
+        if extra:
+            rows += extra
+        return canonical_headers(rows)
 
     def _via(self) -> str:
         return f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={new_branch(self.rng)}"
+
+    def _via_and_key(self, method: str) -> tuple[str, TransactionKey | None]:
+        """A Via with a fresh branch (as :meth:`_via`) and the key of the client
+        transaction that sends it (``None``: let the transaction read it back)."""
+        branch = new_branch(self.rng)
+        via = f"SIP/2.0/{self.config.transport.upper()} {self.config.sent_by};branch={branch}"
+        return via, self._own_key(branch, method)
+
+    def _own_key(self, branch: str, method: str) -> TransactionKey | None:
+        """client_key of a request whose top Via is ours with ``branch`` (RFC 3261 17.1.3:
+        branch and method), without parsing the Via back; ``None`` if our sent-by is
+        unusual enough that only parsing it tells."""
+        plain = self._plain_via
+        if plain is None:
+            plain = self._plain_via = _reads_back(self.config)
+        return transaction_key(branch, None, method) if plain else None
 
     def _first_hop(self, request: Request) -> Address:
         route = request.headers.get("Route")
         return next_hop(split_commas(route)[0] if route else request.uri, self.config.transport)
 
     def _start_client(self, request: Request, destination: Address, purpose: str, owner: str,
-                      now: float) -> list[Any]:
+                      now: float, key: TransactionKey | None = None) -> list[Any]:
         out: list[Any] = []
-        tx, outputs = self.transactions.start_client(request, destination, now)
+        tx, outputs = self.transactions.start_client(request, destination, now, key=key)
         self._own_client(tx.key, purpose, owner)
         if purpose == "register":
             self._reg_tx = tx
@@ -249,7 +281,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
                 label = f"{message.method} {message.cseq.number}"
             else:
                 label = f"{message.status_code} {message.cseq} {message.to.tag or ''}"
-            call.count_send(label)
+            sent = call.sent  # Call.count_send, inlined
+            sent[label] = sent.get(label, 0) + 1
 
     def _absorb(self, tx: ClientTransaction | ServerTransaction | Any, outputs: list[Any],
                 now: float, out: list[Any]) -> None:
@@ -261,12 +294,13 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         events: list[Any] | None = None
         terminated = False
         for o in outputs:
-            if isinstance(o, Send):
+            cls = o.__class__  # the effect classes have no subclasses: compare classes
+            if cls is Send:
                 out.append(o)
                 self._record(o.message, now)
-            elif isinstance(o, _TIMER_EFFECTS):
+            elif cls is StartTimer or cls is CancelTimer:
                 out.append(o)
-            elif isinstance(o, Terminated):
+            elif cls is Terminated:
                 terminated = True
             elif events is None:
                 events = [o]
@@ -297,6 +331,8 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
 
     def _own_server(self, key: Any, call_id: str) -> None:
         old = self._server_call.get(key)
+        if old == call_id:
+            return  # already (a request is owned on arrival and again by its handler)
         if old is not None:
             self._unlive(old)
         self._server_call[key] = call_id
@@ -493,7 +529,7 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         self.history[call.call_id] = call
 
     def _started(self, call: Call, now: float, out: list[Any]) -> None:
-        out.append(CallStarted(call.call_id, call.target, now))
+        out.append(call_started(call.call_id, call.target, now))
 
     @staticmethod
     def _response_address(message: Request | Response) -> Address:
@@ -524,3 +560,15 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         def _receive_reinvite(self, call: Call, dialog: Dialog, tx: ServerTransaction, request: Request, now: float, out: list[Any]) -> None: ...
         def _receive_ack_for_2xx(self, ack: Request, now: float, out: list[Any]) -> None: ...
         def _ist_timed_out(self, tx: InviteServerTransaction, now: float, out: list[Any]) -> None: ...
+
+
+def _reads_back(config: UAConfig) -> bool:
+    """Whether a Via built by :meth:`UserAgentBase._via_and_key` for ``config`` gives its
+    branch back when parsed (it does for any ordinary host and port)."""
+    branch = "z9hG4bK0123456789ab"
+    probe = Request("OPTIONS", "sip:probe", Headers([
+        ("Via", f"SIP/2.0/{config.transport.upper()} {config.sent_by};branch={branch}")]))
+    try:
+        return client_key(probe) == transaction_key(branch, None, "OPTIONS")
+    except ParseError:
+        return False

@@ -11,7 +11,10 @@ CallProgress(call_id='c1', status=180, reason='Ringing', at=0.25)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from simvoip.sip.grammar import fast_new
 
 __all__ = [
     "CallStarted", "CallProgress", "CallAnswered", "CallFailed", "CallEnded", "IncomingCall",
@@ -120,3 +123,11 @@ class OptionsResult:
 
 UAEvent = (CallStarted | CallProgress | CallAnswered | CallFailed | CallEnded | IncomingCall
            | CallUpdated | CallUpdateFailed | Registered | RegistrationFailed | OptionsResult)
+
+# Positional constructors without the frozen ``__init__`` (every field given, in order),
+# for the events of every call: same objects as ``CallStarted(call_id, target, at)`` ...
+call_started: Callable[[str, str, float], CallStarted] = fast_new(CallStarted)
+call_progress: Callable[[str, int, str, float], CallProgress] = fast_new(CallProgress)
+call_answered: Callable[[str, float, int], CallAnswered] = fast_new(CallAnswered)
+call_ended: Callable[[str, str, float], CallEnded] = fast_new(CallEnded)
+incoming_call: Callable[[str, str, float], IncomingCall] = fast_new(IncomingCall)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import random
 
-from simvoip.sip.headers import MAGIC_COOKIE
-from simvoip.sip.message import Headers, Request, Response
+from simvoip.sip.grammar import remember
+from simvoip.sip.headers import MAGIC_COOKIE, NameAddr
+from simvoip.sip.message import Headers, Request, Response, canonical_name
 
-__all__ = ["REASON_PHRASES", "make_response", "new_branch", "new_tag", "new_call_id", "reason_phrase"]
+__all__ = ["REASON_PHRASES", "canonical_headers", "make_response", "new_branch", "new_tag",
+           "new_call_id", "reason_phrase"]
 
 #: RFC 3261 section 21 reason phrases (the ones the cores send).
 REASON_PHRASES = {
@@ -37,6 +39,20 @@ REASON_PHRASES = {
 
 _CLASS_PHRASES = {1: "Trying", 2: "OK", 3: "Redirection", 4: "Client Error", 5: "Server Error",
                   6: "Global Failure"}
+
+
+def canonical_headers(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> Headers:
+    """``Headers(rows)`` for rows whose names are canonical already (no renaming pass).
+
+    The cores build their messages from literal, canonical header names and from
+    rows of parsed messages (canonical too), so the per-row ``canonical_name`` of
+    ``Headers(...)`` is skipped.
+
+    >>> rows = [("Via", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("CSeq", "1 BYE")]
+    >>> canonical_headers(rows) == Headers(rows)
+    True
+    """
+    return Headers._from_canonical(tuple(rows))
 
 
 def reason_phrase(status: int) -> str:
@@ -66,21 +82,46 @@ def make_response(
     """
     # Rows first, one Headers at the end (each Headers.add copies the row tuple).
     source = request.headers
-    rows: list[tuple[str, str]] = []
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        for value in source.get_all(name):
-            if name == "To" and to_tag is not None and status != 100:
-                to = request.to
-                if to.tag is None:
-                    value = str(to.with_tag(to_tag))
-            rows.append((name, value))
+    get_all = source.get_all
+    rows: list[tuple[str, str]] = [("Via", v) for v in get_all("Via")]
+    rows.extend([("From", v) for v in get_all("From")])
+    values = get_all("To")
+    if values and to_tag is not None and status != 100:
+        to = request.to
+        if to.tag is None:
+            base = _untagged_text(values[0], to)
+            tagged = f"{base};tag={to_tag}" if base else str(to.with_tag(to_tag))
+            values = [tagged] * len(values)
+    rows.extend([("To", v) for v in values])
+    rows.extend([("Call-ID", v) for v in get_all("Call-ID")])
+    rows.extend([("CSeq", v) for v in get_all("CSeq")])
     if status == 100 and "Timestamp" in source:
         # RFC 3261 8.2.6.1: a 100 echoes the Timestamp header.
         rows.append(("Timestamp", source.get("Timestamp") or ""))
     if extra:
-        rows.extend(extra)
+        rows.extend([(canonical_name(n), v) for n, v in extra])
     return Response(status, reason if reason is not None else reason_phrase(status),
-                    Headers(rows), body)
+                    Headers._from_canonical(tuple(rows)), body)
+
+
+def _untagged_text(row: str, to: NameAddr) -> str:
+    """``str(to)`` for the To ``to`` parsed from ``row``, such that
+    ``str(to.with_tag(tag)) == f"{_untagged_text(row, to)};tag={tag}"``; ``""`` if
+    that does not hold.
+
+    ``with_tag`` puts ``tag`` after the other parameters, so the tagged text is the
+    untagged one plus ``;tag=...``, unless a valueless ``tag`` parameter already
+    holds its place. A pure function of the row text: remembered.
+    """
+    text = _UNTAGGED.get(row)
+    if text is None:
+        text = "" if "tag" in to.params else str(to)
+        remember(_UNTAGGED, row, text)
+    return text
+
+
+#: To row text -> its formatted value without tag (see _untagged_text).
+_UNTAGGED: dict[str, str] = {}
 
 
 def new_branch(rng: random.Random) -> str:

@@ -27,7 +27,7 @@ from simvoip.sip.transaction.client import (
     InviteClientTransaction,
     NonInviteClientTransaction,
 )
-from simvoip.sip.transaction.events import Terminated
+from simvoip.sip.transaction.events import TERMINATED
 from simvoip.sip.transaction.keys import (
     AnyKey,
     LegacyKey,
@@ -94,18 +94,19 @@ def stamp_received(request: Request, source: Address) -> Request:
 
 def replace_top_via(request: Request, value: str | None) -> Request:
     """A copy of ``request`` whose first Via value is ``value`` (``None`` removes it)."""
-    rows: list[tuple[str, str]] = []
-    done = False
-    for name, row in request.headers:
-        if name == "Via" and not done:
-            done = True
+    rows = list(request.headers)
+    for i, (name, row) in enumerate(rows):
+        if name == "Via":  # the first Via row
             rest = split_commas(row)[1:]
             values = ([value] if value is not None else []) + rest
             if values:
-                rows.append((name, ", ".join(values)))
-            continue
-        rows.append((name, row))
-    return Request(request.method, request.uri, Headers(rows), request.body, request.version)
+                rows[i] = (name, ", ".join(values))
+            else:
+                del rows[i]
+            break
+    # Rows of a Headers have canonical names already: no renaming pass.
+    return Request(request.method, request.uri, Headers._from_canonical(tuple(rows)), request.body,
+                   request.version)
 
 
 def response_address(message: Request | Response) -> Address:
@@ -150,14 +151,18 @@ class TransactionTable:
 
     # -- creation --------------------------------------------------------------------------
 
-    def start_client(self, request: Request, destination: Address,
-                     now: float) -> tuple[ClientTransaction, list[Any]]:
-        """Create and start the client transaction sending ``request``."""
+    def start_client(self, request: Request, destination: Address, now: float, *,
+                     key: TransactionKey | None = None) -> tuple[ClientTransaction, list[Any]]:
+        """Create and start the client transaction sending ``request``.
+
+        ``key``: its :func:`~simvoip.sip.transaction.keys.client_key`, when the caller
+        knows it (it built the top Via itself), so the Via need not be parsed back.
+        """
         tx: ClientTransaction
         if request.method == "INVITE":
-            tx = InviteClientTransaction(request, destination, self.config, now)
+            tx = InviteClientTransaction(request, destination, self.config, now, key=key)
         else:
-            tx = NonInviteClientTransaction(request, destination, self.config, now)
+            tx = NonInviteClientTransaction(request, destination, self.config, now, key=key)
         self.clients[tx.key] = tx  # type: ignore[index]
         return tx, self._reap(tx, tx.start(now))
 
@@ -252,14 +257,20 @@ class TransactionTable:
             self.servers.pop(tx.key, None)
         return out
 
-    def _reap(self, tx: Transaction, outputs: list[Any]) -> list[Any]:
-        # Only a step into Terminated reports Terminated: look at the outputs only then.
-        if tx.state is _TERMINATED and any(isinstance(o, Terminated) for o in outputs):
+    def reap(self, tx: Transaction, outputs: list[Any]) -> list[Any]:
+        """Forget ``tx`` if ``outputs`` (of one of its inputs) report it Terminated; returns
+        ``outputs``. For an owner that feeds ``tx`` itself (the table's own input methods
+        do this already)."""
+        # Only a step into Terminated reports Terminated, as its last output
+        # (Transaction._step): look at the outputs only then.
+        if tx.state is _TERMINATED and outputs and outputs[-1] is TERMINATED:
             if isinstance(tx, ClientTransaction):
                 self.clients.pop(tx.key, None)  # type: ignore[arg-type]
             else:
                 self.servers.pop(tx.key, None)
         return outputs
+
+    _reap = reap
 
 
 class TransactionOwner:

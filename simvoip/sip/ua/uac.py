@@ -15,16 +15,17 @@ from simvoip.sip.headers import NameAddr
 from simvoip.sip.message import Request, Response
 from simvoip.sip.sdp_session import make_offer
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
+from simvoip.sip.transaction.keys import TransactionKey
 from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.base import UserAgentBase
 from simvoip.sip.ua.call import Call, UATimerKey, ua_timer_key
 from simvoip.sip.ua.events import (
-    CallAnswered,
-    CallEnded,
     CallFailed,
-    CallProgress,
     CallUpdated,
     CallUpdateFailed,
+    call_answered,
+    call_ended,
+    call_progress,
 )
 from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag
 
@@ -55,16 +56,16 @@ class InviteClientMixin(UserAgentBase):
             cfg.sdp_address, cfg.media_port, session_id=self.rng.getrandbits(32))
         self.calls[call_id] = call
         name = f"{cfg.display_name} " if cfg.display_name else ""
+        branch = new_branch(self.rng)
         headers = self._base_headers(
-            branch=new_branch(self.rng), to=f"<{target}>",
+            branch=branch, to=f"<{target}>",
             from_=f"{name}<{cfg.aor}>;tag={tag}", call_id=call_id,
             cseq=f"{self._initial_cseq()} INVITE",
+            extra=[("Contact", f"<{cfg.contact}>"), ("Content-Type", "application/sdp")],
         )
-        headers.add("Contact", f"<{cfg.contact}>")
-        headers.add("Content-Type", "application/sdp")
         request = Request("INVITE", target, headers, call.sdp_offer)
         out: list[Any] = []
-        self._send_invite(call, request, now, out)
+        self._send_invite(call, request, now, out, self._own_key(branch, "INVITE"))
         armed = self._armed
         armed.start("invite-guard", now + cfg.invite_guard, call_id, out)
         if cfg.invite_timeout is not None:
@@ -72,11 +73,13 @@ class InviteClientMixin(UserAgentBase):
         self._started(call, now, out)
         return call_id, out
 
-    def _send_invite(self, call: Call, request: Request, now: float, out: list[Any]) -> None:
+    def _send_invite(self, call: Call, request: Request, now: float, out: list[Any],
+                     key: TransactionKey | None = None) -> None:
         call.invite = request
         call.invite_destination = self._first_hop(request)
         call.state = "calling"
-        out.extend(self._start_client(request, call.invite_destination, "invite", call.call_id, now))
+        out.extend(self._start_client(request, call.invite_destination, "invite", call.call_id, now,
+                                      key))
         call.invite_tx = self._started_invite_tx()
 
     def _started_invite_tx(self) -> InviteClientTransaction | None:
@@ -145,8 +148,9 @@ class InviteClientMixin(UserAgentBase):
         if dialog is call.dialog:
             call.bye_sent = True
         self._prime_cseq(dialog)
-        request, hop = dialog.create_request("BYE", via=self._via(), transport=self.config.transport)
-        out.extend(self._start_client(request, hop, "bye", call.call_id, now))
+        via, key = self._via_and_key("BYE")
+        request, hop = dialog.create_request("BYE", via=via, transport=self.config.transport)
+        out.extend(self._start_client(request, hop, "bye", call.call_id, now, key))
 
     def _prime_cseq(self, dialog: Dialog) -> None:
         # RFC 3261 12.1.1: the UAS's local CSeq starts empty; its first request picks a
@@ -236,7 +240,7 @@ class InviteClientMixin(UserAgentBase):
             call.state = "early"
         if call.progress_at is None and code in (180, 183):
             call.progress_at = now
-        out.append(CallProgress(call.call_id, code, response.reason, now))
+        out.append(call_progress(call.call_id, code, response.reason, now))
 
     def _invite_2xx(self, call: Call, response: Response, now: float, out: list[Any]) -> None:
         """RFC 3261 13.2.2.4: every 2xx (and each retransmission) gets an ACK from the core."""
@@ -280,7 +284,7 @@ class InviteClientMixin(UserAgentBase):
         for other_tag, d in list(call.dialogs.items()):
             if d.state is DialogState.EARLY and other_tag != tag:
                 d.state = DialogState.TERMINATED
-        out.append(CallAnswered(call.call_id, now, response.status_code))
+        out.append(call_answered(call.call_id, now, response.status_code))
         if call.cancelled:
             # The 200/CANCEL crossing (RFC 3261 9.1): the call was answered anyway; end it.
             self._send_bye(call, dialog, now, out)
@@ -329,7 +333,7 @@ class InviteClientMixin(UserAgentBase):
         call.end_reason = reason
         call.ended_at = now
         self._armed.cancel(call.call_id, _HANGUP, out)
-        out.append(CallEnded(call.call_id, reason, now))
+        out.append(call_ended(call.call_id, reason, now))
 
     def _drop_dialog(self, call: Call, response: Response | None, tx: ClientTransaction) -> None:
         # RFC 3261 15.1.1: the BYE's final response (or timeout) ends the dialog.

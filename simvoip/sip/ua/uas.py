@@ -17,7 +17,7 @@ from simvoip.sip.transaction.server import InviteServerTransaction, ServerTransa
 from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.base import UserAgentBase
 from simvoip.sip.ua.call import Call, PendingOk, UATimerKey, ua_timer_key
-from simvoip.sip.ua.events import CallAnswered, CallUpdated, IncomingCall
+from simvoip.sip.ua.events import CallUpdated, call_answered, incoming_call
 from simvoip.sip.ua.messages import make_response, new_tag, reason_phrase
 
 __all__ = ["InviteServerMixin"]
@@ -66,7 +66,7 @@ class InviteServerMixin(UserAgentBase):
         call.dialogs[dialog.remote_tag] = dialog
         self.calls[call.call_id] = call
         self._own_server(tx.key, call.call_id)
-        out.append(IncomingCall(call.call_id, request.headers.get("From") or "", now))
+        out.append(incoming_call(call.call_id, request.headers.get("From") or "", now))
         b = self.config.behaviour
         if b.reject_code is not None or b.redirect_to:
             self._schedule(call, "reject", b.reject_delay, now, out)
@@ -164,7 +164,7 @@ class InviteServerMixin(UserAgentBase):
         call.final_status = 200
         self._cancel_behaviour(call, out)
         self._start_2xx_retransmission(call, ok, tx, call.invite.cseq.number, now, out)
-        out.append(CallAnswered(call.call_id, now, 200))
+        out.append(call_answered(call.call_id, now, 200))
 
     def _start_2xx_retransmission(self, call: Call, ok: Any, tx: InviteServerTransaction | None,
                                   cseq: int, now: float, out: list[Any]) -> None:
