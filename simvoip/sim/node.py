@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from simvoip.sim.corebase import CoreBase
 from simvoip.sim.transport import Packet, Wakeup, mtu_requires_tcp, via_to_tcp, wake
 from simvoip.sip.effects import Address, CancelTimer, Send, StartTimer
 from simvoip.sip.errors import ParseError, SipError
@@ -63,29 +64,6 @@ if TYPE_CHECKING:
     from simvoip.sim.simulation import Simulation
 
 __all__ = ["Node", "CoreBase", "message_meta", "response_address"]
-
-
-class CoreBase:
-    """A core that ignores everything; subclass and override what you need.
-
-    >>> CoreBase().on_request(None, None, 0.0)
-    []
-    """
-
-    #: A stateless core's requests and responses bypass the transaction layer.
-    stateless = False
-
-    def on_request(self, request: Any, transaction: Any, now: float) -> list[Any]:
-        return []
-
-    def on_event(self, transaction: Any, event: Any, now: float) -> list[Any]:
-        return []
-
-    def on_response(self, response: Any, now: float) -> list[Any]:
-        return []
-
-    def handle_timer(self, name: str, key: Hashable, now: float) -> list[Any]:
-        return []
 
 
 def message_meta(message: Request | Response) -> tuple[Any, ...]:
