@@ -143,6 +143,7 @@ class TimerLanes:
         else:
             lane.armed = False
             del self.lanes[lane.key]
+            sentinel.a = None  # the lane <-> sentinel cycle: freed now, not by the cyclic GC
         callbacks = head.callbacks
         head.callbacks = None  # type: ignore[assignment]  # processed, as SimPy marks events
         for callback in callbacks:

@@ -250,3 +250,27 @@ def test_transaction_timers_wait_in_lanes_not_in_the_heap() -> None:
     sim.run()
     assert not sim.nodes["bob"].server_transactions and sim.lanes.pending() == 0
     assert all(o.terminated_at is not None for o in outcomes)
+
+
+def test_a_lane_that_runs_empty_leaves_no_cyclic_garbage() -> None:
+    import gc
+
+    env = simpy.Environment()
+    lanes = TimerLanes(env)
+    fired: list[str] = []
+    cbs = (lambda event: fired.append(event.a),)
+    for i in range(3):
+        lanes.schedule(1.0 + i, cbs, f"t{i}", None)  # three lanes, each runs empty
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        run_env(env)
+        gc.collect()
+        left = [o for o in gc.garbage if type(o).__name__ == "_Lane"]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert fired == ["t0", "t1", "t2"] and lanes.lanes == {}
+    assert left == []
