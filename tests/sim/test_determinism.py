@@ -73,5 +73,12 @@ def test_pause_gc_gives_the_same_trace_and_restores_the_collector() -> None:
         return repr(sim.trace.records)
 
     assert gc.isenabled()
+    thresholds = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    sim = Simulation(build(), seed=5)
+    sim.at(1.0, lambda: during.append(gc.get_threshold()))
+    sim.run(until=2.0)
+    # The middle generation waits for 10,000 young collections during a run only.
+    assert during and during[0][1] >= 10_000 and gc.get_threshold() == thresholds
     assert one(True) == one(False)
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_threshold() == thresholds
