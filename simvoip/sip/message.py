@@ -24,268 +24,23 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import fast_new, is_token
+from simvoip.sip.header_fields import (
+    _MEMO_LIMIT,
+    _WIRE_NAMES,
+    Headers,
+    _index,
+    _index_repeated,
+    canonical_name,
+)
 from simvoip.sip.uri import SipUri, parse_uri
 from simvoip.sip.views import TypedViews
 
 __all__ = ["Headers", "Request", "Response", "Message", "parse_message", "canonical_name"]
-
-# RFC 3261 section 7.3.3 compact forms (plus RFC 3515 r, RFC 4028 x, RFC 3892 b).
-COMPACT_FORMS = {
-    "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
-    "c": "Content-Type", "f": "From", "s": "Subject", "k": "Supported", "t": "To",
-    "v": "Via", "o": "Event", "u": "Allow-Events", "r": "Refer-To", "b": "Referred-By",
-    "x": "Session-Expires",
-}
-
-_CANONICAL = {
-    n.lower(): n
-    for n in (
-        "Accept", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow",
-        "Authentication-Info", "Authorization", "Call-ID", "Call-Info", "Contact",
-        "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
-        "Content-Type", "CSeq", "Date", "Error-Info", "Expires", "From", "In-Reply-To",
-        "Max-Forwards", "Min-Expires", "MIME-Version", "Organization", "Priority",
-        "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Record-Route",
-        "Reply-To", "Require", "Retry-After", "Route", "Server", "Subject", "Supported",
-        "Timestamp", "To", "Unsupported", "User-Agent", "Via", "Warning",
-        "WWW-Authenticate", "RSeq", "RAck", "Event", "Allow-Events", "Refer-To",
-        "Referred-By", "Session-Expires", "Min-SE", "Reason", "P-Asserted-Identity",
-        "Path", "Flow-Timer", "Privacy",
-    )
-}
-
-# raw spelling -> canonical name; bounded so hostile input cannot grow it forever.
-_NAME_MEMO: dict[str, str] = {}
-_MEMO_LIMIT = 4096
-# raw header names seen on the wire and already validated -> canonical name.
-_WIRE_NAMES: dict[str, str] = {}
-
-
-def canonical_name(name: str) -> str:
-    """The canonical spelling of a header name (compact forms expanded).
-
-    >>> canonical_name("v"), canonical_name("CALL-id"), canonical_name("x-custom-thing")
-    ('Via', 'Call-ID', 'X-Custom-Thing')
-    """
-    known = _NAME_MEMO.get(name)
-    if known is not None:
-        return known
-    low = name.lower()
-    if low in COMPACT_FORMS:
-        out = COMPACT_FORMS[low]
-    else:
-        out = _CANONICAL.get(low) or "-".join(p[:1].upper() + p[1:] for p in low.split("-"))
-    if len(_NAME_MEMO) < _MEMO_LIMIT:
-        _NAME_MEMO[name] = out
-    return out
-
-
-class Headers:
-    """Ordered multi-map of header field rows; names are canonicalised.
-
-    Each row keeps its raw value string; typed views parse it on demand and
-    cache the result here until the next mutation.
-
-    >>> h = Headers([("v", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("Call-ID", "x")])
-    >>> h.get("Via"), "call-id" in h, h.get_all("via")
-    ('SIP/2.0/UDP a;branch=z9hG4bK1', True, ['SIP/2.0/UDP a;branch=z9hG4bK1'])
-    """
-
-    # Rows are tuples of str, not lists: such tuples (and dicts holding only
-    # str) are untracked by the cyclic garbage collector, which matters when
-    # many messages stay alive (transactions in Completed). The name index is
-    # split in two so that the common case costs one dict lookup: ``_idx`` maps
-    # each name to its first value, ``_more`` each name with several rows to
-    # all of its values (``None``: no name has several rows).
-    __slots__ = ("_rows", "_cache", "_idx", "_more")
-
-    def __init__(self, rows: Iterable[tuple[str, str]] = ()) -> None:
-        self._rows: tuple[tuple[str, str], ...] = tuple((canonical_name(n), v) for n, v in rows)
-        self._cache: dict[Any, Any] = {}
-        self._idx: dict[str, str] | None = None
-        self._more: dict[str, tuple[str, ...]] | None = None
-
-    @classmethod
-    def _from_canonical(
-        cls, rows: tuple[tuple[str, str], ...], index: dict[str, str] | None = None,
-        more: dict[str, tuple[str, ...]] | None = None,
-    ) -> Headers:
-        h = cls.__new__(cls)
-        h._rows = rows
-        h._cache = {}
-        h._idx = index
-        h._more = more
-        return h
-
-    def _changed(self) -> None:
-        # Every mutation drops the typed-view cache and the name index.
-        self._cache.clear()
-        self._idx = None
-        self._more = None
-
-    def _build_index(self) -> dict[str, str]:
-        self._idx, self._more = _index(self._rows)
-        return self._idx
-
-    def _values(self, name: str) -> tuple[str, ...]:
-        idx = self._idx
-        if idx is None:
-            idx = self._build_index()
-        first = idx.get(name)
-        if first is None:
-            key = _NAME_MEMO.get(name) or canonical_name(name)
-            if key == name:
-                return ()
-            first = idx.get(key)
-            if first is None:
-                return ()
-            name = key
-        more = self._more
-        if more is not None and name in more:
-            return more[name]
-        return (first,)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        idx = self._idx
-        if idx is None:
-            idx = self._build_index()
-        value = idx.get(name)  # fast path: callers mostly pass canonical names
-        if value is None:
-            if _NAME_MEMO.get(name) == name:
-                return default  # a canonical name that is not there
-            value = idx.get(canonical_name(name))
-            if value is None:
-                return default
-        return value
-
-    def get_all(self, name: str) -> list[str]:
-        idx = self._idx
-        if idx is None:
-            idx = self._build_index()
-        value = idx.get(name)
-        if value is None:
-            return list(self._values(name))
-        more = self._more
-        if more is not None and name in more:
-            return list(more[name])
-        return [value]
-
-    def count(self, name: str) -> int:
-        """Number of rows named ``name``."""
-        return len(self._values(name))
-
-    def add(self, name: str, value: str) -> None:
-        self._changed()
-        self._rows += ((canonical_name(name), value),)
-
-    def prepend(self, name: str, value: str) -> None:
-        """Insert a row before the first row of the same name (or at the top)."""
-        self._changed()
-        key = canonical_name(name)
-        rows = self._rows
-        for i, (n, _) in enumerate(rows):
-            if n == key:
-                self._rows = (*rows[:i], (key, value), *rows[i:])
-                return
-        self._rows = ((key, value), *rows)
-
-    def set(self, name: str, value: str) -> None:
-        """Replace every row of ``name`` by one row, keeping the first position."""
-        self._changed()
-        key = canonical_name(name)
-        rows = self._rows
-        for i, (n, _) in enumerate(rows):
-            if n == key:
-                self._rows = (*rows[:i], (key, value), *(r for r in rows[i + 1:] if r[0] != key))
-                return
-        self._rows = (*rows, (key, value))
-
-    def remove(self, name: str) -> None:
-        self._changed()
-        key = canonical_name(name)
-        self._rows = tuple(r for r in self._rows if r[0] != key)
-
-    def remove_first(self, name: str) -> str | None:
-        """Remove the first row of ``name`` (e.g. a proxy popping its Route); return its value."""
-        key = canonical_name(name)
-        rows = self._rows
-        for i, (n, v) in enumerate(rows):
-            if n == key:
-                self._changed()
-                self._rows = rows[:i] + rows[i + 1:]
-                return v
-        return None
-
-    def copy(self) -> Headers:
-        return Headers._from_canonical(self._rows, self._idx, self._more)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Headers) and self._rows == other._rows
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Headers({list(self._rows)!r})"
-
-
-def _index(
-    rows: tuple[tuple[str, str], ...] | list[tuple[str, str]],
-) -> tuple[dict[str, str], dict[str, tuple[str, ...]] | None]:
-    """``(first value of each name, all values of each name with several rows)``."""
-    idx = dict(rows)  # C speed; the values are the *last* ones, so right unless a name repeats
-    if len(idx) == len(rows):
-        return idx, None
-    idx = {}
-    more: dict[str, tuple[str, ...]] = {}
-    for n, v in rows:
-        if n in idx:
-            more[n] = more.get(n, (idx[n],)) + (v,)
-        else:
-            idx[n] = v
-    return idx, more
-
-
-def _split_commas(row: str) -> list[str]:
-    """Lenient comma split (RFC 3261 7.3.1) that drops empty elements; never raises.
-
-    Typed views use the strict :func:`simvoip.sip.grammar.split_commas`.
-    """
-    out, depth, quoted, start = [], 0, False, 0
-    i = 0
-    while i < len(row):
-        ch = row[i]
-        if quoted:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == "<":
-            depth += 1
-        elif ch == ">":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(row[start:i].strip())
-            start = i + 1
-        i += 1
-    out.append(row[start:].strip())
-    return [v for v in out if v]
 
 
 @dataclass(eq=True, slots=True)
@@ -464,19 +219,23 @@ _REQUEST_LINE_RE = re.compile(
 )
 # start line -> (version, status code, reason) or (method, Request-URI, version), for lines that matched.
 _START_LINES: dict[str, tuple[str, Any, str]] = {}
+# Content-Length values already checked (1*DIGIT, at most 10 digits) -> their int (bounded
+# like _START_LINES: emptied when full).
+_LENGTHS: dict[str, int] = {}
 _STATUS_LINE_RE = re.compile(r"(SIP/[0-9]{1,5}\.[0-9]{1,5}) ([1-6][0-9][0-9])(?: (.*))?", re.S)
 
 
+# Whole header lines of requests -> their row (canonical name, stripped value):
+# most lines of a request come back unchanged in the next ones (Max-Forwards,
+# Route, To, Contact, Content-Type ...). A row depends on the line's text alone
+# (_WIRE_NAMES only ever grows), so a hit is what splitting the line would give.
+# Lines of the headers that are new in (nearly) every request are not kept: they
+# would only push the others out.
+_LINE_ROWS: dict[str, tuple[str, str]] = {}
+_FRESH_NAMES = frozenset({"Via", "From", "Call-ID", "CSeq"})
+
+
 def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response | None:
-    memo = _WIRE_NAMES
-    try:
-        # (``for ... in [x]`` in a comprehension is a plain assignment since Python 3.9)
-        rows = [(memo[n], v.strip(" \t")) for line in lines[1:] for n, colon, v in [line.partition(":")]
-                if colon]
-    except KeyError:
-        return None
-    if len(rows) != len(lines) - 1:
-        return None  # a line without a colon
     start_line = lines[0]
     start = _START_LINES.get(start_line)  # start lines repeat: "SIP/2.0 200 OK", "INVITE sip:bob@..."
     if start is None:
@@ -489,33 +248,84 @@ def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response |
         if len(_START_LINES) >= _MEMO_LIMIT:
             _START_LINES.clear()
         _START_LINES[start_line] = start
+    memo = _WIRE_NAMES
+    rows: list[Any]
+    try:
+        if type(start[1]) is int:
+            # A response: its Via, From, To, Call-ID and CSeq lines (most of it) are
+            # new, so _LINE_ROWS would cost more than it saves: split every line.
+            # (``for ... in [x]`` in a comprehension is a plain assignment since Python 3.9)
+            rows = [(memo[n], v.strip(" \t")) for line in lines[1:] for n, colon, v in [line.partition(":")]
+                    if colon]
+            if len(rows) != len(lines) - 1:
+                return None  # a line without a colon
+        else:
+            line_rows = _LINE_ROWS
+            if len(line_rows) + len(lines) > _MEMO_LIMIT:  # bounded: emptied when it could overflow
+                if len(lines) > _MEMO_LIMIT:
+                    return None
+                line_rows.clear()
+            get = line_rows.get
+            learn = line_rows.setdefault
+            fresh = _FRESH_NAMES
+            # A line seen before, else "name: value" split at the first colon (None: no colon).
+            rows = [
+                get(line) or (
+                    (row if (row := (memo[p[0]], p[2].strip(" \t")))[0] in fresh else learn(line, row))
+                    if (p := line.partition(":"))[1] else None
+                )
+                for line in lines[1:]
+            ]
+            if None in rows:
+                return None  # a line without a colon
+    except KeyError:
+        return None  # a header name not seen (and checked) before
     index = dict(rows)  # right unless a name repeats (_index)
     more = None
     if len(index) != len(rows):
-        index, more = _index(rows)
-    body = data[end + 4:]
-    length = index.get("Content-Length")
-    if length is not None:
+        index, more = _index_repeated(rows)
+    at = end + 4  # where the body starts
+    length = index.pop("Content-Length", None)
+    if length is None:
+        body = data[at:]
+    else:
         if more is not None and "Content-Length" in more:
             return None
-        del index["Content-Length"]
         if rows[-1][0] == "Content-Length":  # where it usually is
             del rows[-1]
         else:
             rows.remove(("Content-Length", length))
-        if length.isdigit() and length.isascii() and len(length) <= 10 and (n := int(length)) <= len(body):
-            body = body[:n]
+        n = _LENGTHS.get(length)  # lengths repeat ("0" above all)
+        if n is None and length.isdigit() and length.isascii() and len(length) <= 10:
+            n = int(length)
+            if len(_LENGTHS) >= _MEMO_LIMIT:
+                _LENGTHS.clear()
+            _LENGTHS[length] = n
+        if n is not None and n <= len(data) - at:
+            body = data[at:at + n]  # (one copy: not the rest, then its first n octets)
         else:
-            body = _cut_body(body, length, end)  # raises the line parser's error
+            body = _cut_body(data[at:], length, end)  # raises the line parser's error
     headers: Headers = _object_new(Headers)  # _new_headers, inlined
     headers._rows = tuple(rows)
     headers._idx = index
     headers._more = more
     headers._cache = {}
     a, b, c = start
-    if type(b) is int:
-        return _new_response(b, c, headers, body, a, ())  # type: ignore[no-any-return]
-    return _new_request(a, b, headers, body, c, ())  # type: ignore[no-any-return]
+    msg: Request | Response
+    if type(b) is int:  # _new_response / _new_request, inlined
+        msg = _object_new(Response)
+        msg.status_code = b
+        msg.reason = c
+    else:
+        msg = _object_new(Request)
+        msg.method = a
+        msg.uri = b  # type: ignore[assignment]  # a str: the int is the status code
+        a = c
+    msg.headers = headers
+    msg.body = body
+    msg.version = a
+    msg.defects = ()
+    return msg
 
 
 def _cut_body(body: bytes, length: str, end: int) -> bytes:

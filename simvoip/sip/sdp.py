@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from simvoip.sip.errors import ParseError
 from simvoip.sip.grammar import fast_new, remember
@@ -264,7 +263,23 @@ class SessionDescription:
         every hop, or in a retransmission) gives the same shared object from
         its second parse on (a body parsed once is only remembered as seen).
         """
-        if isinstance(data, (bytes, str)):
+        if type(data) is bytes:  # the usual case (a message body), in fewer steps
+            hit = _SDP_MEMO.get(data)
+            if hit is not None:
+                return hit
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                pass  # the general path says what is wrong
+            else:
+                sd = _parse_crlf_blocks(text)
+                if sd is not None:
+                    if data in _SDP_SEEN_ONCE:
+                        remember(_SDP_MEMO, data, sd)
+                    else:
+                        remember(_SDP_SEEN_ONCE, data, None)
+                    return sd
+        elif isinstance(data, (bytes, str)):
             hit = _SDP_MEMO.get(data)
             if hit is not None:
                 return hit
@@ -363,7 +378,12 @@ def _parse_sdp(data: bytes | str) -> SessionDescription:
     else:
         text = data
     # RFC 4566 5: lines end in CRLF, but parsers should accept a bare LF.
+    crlf = None
     if "\r" in text:
+        sd = _parse_crlf_blocks(text)
+        if sd is not None:
+            return sd
+        crlf = text
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             raise ParseError("bare CR in SDP")
@@ -371,91 +391,9 @@ def _parse_sdp(data: bytes | str) -> SessionDescription:
     if sd is None:
         sd = _parse_lines(text)
         _learn_blocks(text, sd)
+    if crlf is not None:
+        _learn_crlf_blocks(crlf, sd)
     return sd
-
-
-# Block memos: from one call to the next only the o= line and the m= lines of an
-# SDP body change (session id and version, media port); the rest -- s=, c=, t=
-# and the a= lines -- repeats. So the text between those lines is parsed once
-# (by the line parser, _parse_lines) and its parsed fields are remembered: the
-# session block (s= up to the first m=) and each media block (after its m=
-# line). Only text that was part of an SDP body the line parser accepted is
-# remembered, and what a block parses to depends on its own lines alone, so a
-# hit gives exactly what the line parser would.
-_SESSION_BLOCKS: dict[str, tuple[Any, ...]] = {}
-_MEDIA_BLOCKS: dict[str, tuple[Any, ...]] = {}
-
-
-def _split_blocks(text: str) -> tuple[str, str, list[tuple[str, str]]] | None:
-    """``(o= value, session block, [(m= value, media block), ...])``, or ``None``.
-
-    A media block is the text after its m= line's line feed (``""`` when the
-    m= line is the last line; an empty line right after an m= line -- also
-    ``""`` -- is told apart by the caller, and never learned: it is an error).
-    """
-    head, *sections = text.rstrip("\n").split("\nm=")  # trailing empty lines are ignored
-    parts = head.split("\n", 2)
-    if len(parts) != 3 or parts[0] != "v=0" or parts[1][:2] != "o=":
-        return None
-    out = []
-    for section in sections:
-        m_value, _, block = section.partition("\n")
-        out.append((m_value, block))
-    return parts[1][2:], parts[2], out
-
-
-def _parse_blocks(text: str) -> SessionDescription | None:
-    """The SDP from remembered blocks, or ``None`` if a block is new (or anything is odd).
-
-    Only plain spellings are taken here (ASCII text, plain decimal numbers, no
-    port count); anything else is left to the line parser.
-    """
-    if not text.isascii():
-        return None
-    head, *sections = text.rstrip("\n").split("\nm=")
-    parts = head.split("\n", 2)
-    if len(parts) != 3 or parts[0] != "v=0":
-        return None
-    o_line, session_block = parts[1], parts[2]
-    session = _SESSION_BLOCKS.get(session_block)
-    o = o_line.split(" ")
-    if session is None or len(o) != 6 or "" in o or o[0][:2] != "o=":
-        return None
-    sid, version = o[1], o[2]
-    if not sid.isdigit() or not version.isdigit() or len(sid) > 20 or len(version) > 20:
-        return None
-    connection = session[1]
-    s_dir = session[11]
-    media = []
-    for section in sections:
-        m_value, nl, block = section.partition("\n")
-        fields = _MEDIA_BLOCKS.get(block)
-        m = m_value.split(" ")
-        if (fields is None or (nl and not block) or (connection is None and not fields[1])
-                or len(m) < 4 or "" in m):
-            return None  # a new block, an empty line, or anything the line parser must explain
-        port_text = m[1]
-        if not port_text.isdigit() or len(port_text) > 5:
-            return None
-        port = int(port_text)
-        if port > 65535:
-            return None
-        media.append(_new_media(m[0], port, m[2], tuple(m[3:]), None, *fields, s_dir))
-    return _new_session(  # type: ignore[no-any-return]
-        _new_origin(o[0][2:], int(sid), int(version), o[5], o[3], o[4]),
-        session[0], connection, session[2], session[3], tuple(media), *session[4:11], 0)
-
-
-def _learn_blocks(text: str, sd: SessionDescription) -> None:
-    split = _split_blocks(text)
-    if split is None or len(split[2]) != len(sd.media):
-        return
-    remember(_SESSION_BLOCKS, split[1], (
-        sd.session_name, sd.connection, sd.times, sd.attributes, sd.information, sd.uri,
-        sd.emails, sd.phones, sd.bandwidths, sd.zone, sd.key, _direction(sd.attributes),
-    ))
-    for (_, block), m in zip(split[2], sd.media, strict=True):
-        remember(_MEDIA_BLOCKS, block, (m.information, m.connections, m.bandwidths, m.key, m.attributes))
 
 
 def _origin(value: str) -> Origin:
@@ -565,3 +503,12 @@ def _parse_lines(text: str) -> SessionDescription:
         session.get("i"), session.get("u"), tuple(emails), tuple(phones), tuple(s_bw),
         session.get("z"), session.get("k"), 0,
     )
+
+
+# The block-memo fast paths build the types above, so they are imported last.
+from simvoip.sip.sdp_blocks import (  # noqa: E402
+    _learn_blocks,
+    _learn_crlf_blocks,
+    _parse_blocks,
+    _parse_crlf_blocks,
+)

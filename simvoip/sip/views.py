@@ -162,13 +162,23 @@ class TypedViews:
         if v is None:
             idx = h._idx
             row = None if idx is None else idx.get("Via")
-            if row is not None and "," not in row and (h._more is None or "Via" not in h._more):
-                try:  # the common case, inlined: one row, one value
-                    via = parse_via(row)
-                except ParseError as exc:
-                    raise _in_header("Via", exc) from None
-                cache["vias"] = (via,)
-                return [via]
+            if row is not None:  # the common cases, inlined (as _parse_rows does them)
+                more = h._more
+                rows = None if more is None else more.get("Via")
+                if rows is None:
+                    if "," not in row:  # one row, one value
+                        try:
+                            via = parse_via(row)
+                        except ParseError as exc:
+                            raise _in_header("Via", exc) from None
+                        cache["vias"] = (via,)
+                        return [via]
+                elif "," not in "".join(rows):  # several rows, one value each
+                    try:
+                        v = cache["vias"] = tuple(map(parse_via, rows))
+                    except ParseError as exc:
+                        raise _in_header("Via", exc) from None
+                    return list(v)
             v = _parse_rows(h, "vias", "Via", parse_via)
         return list(v)
 

@@ -1,10 +1,11 @@
 """Every parse fast path gives exactly what the general parser gives.
 
-The fast paths (parse_message's header loop, the Via/NameAddr/CSeq head memos
-and regexes, the SDP block memos, the twin-class constructors, the split name
-index of Headers) are checked against the general code on valid values, on
-values built to sit on the edge of each fast path, and on mutated messages:
-same value, or the same ParseError.
+The fast paths (parse_message's header loop with its memos of request lines and
+Content-Length values, the Via/NameAddr/CSeq head memos and regexes, the SDP
+block memos for LF and CRLF text, the twin-class constructors, the split name
+index of Headers, the vias view's inlined cases) are checked against the
+general code on valid values, on values built to sit on the edge of each fast
+path, and on mutated messages: same value, or the same ParseError.
 """
 
 from __future__ import annotations
@@ -151,6 +152,45 @@ def test_repeated_names_and_content_length(rows: list[tuple[str, str]]) -> None:
     _compare_messages(b"SIP/2.0 200 OK\r\n" + head + b"\r\nbody")
 
 
+@given(st.sampled_from(["0", "00", "4", "5", "٣", "²", " 4", "4 ", "99999999999", "-1", "", "4x"]),
+       st.sampled_from([b"", b"body", b"bodyX"]))
+def test_content_length_values_cold_and_warm(length: str, body: bytes) -> None:
+    """The fast path's memo of Content-Length values: same body (or error) as the line parser,
+    the first time a value is seen and after."""
+    data = f"SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: {length}\r\n\r\n".encode() + body
+    for _ in range(2):
+        _compare_messages(data)
+
+
+@given(st.lists(st.sampled_from(["SIP/2.0/UDP a;branch=z9hG4bK1", "SIP/2.0/TCP b:5061;received=192.0.2.1",
+                                 "SIP/2.0/UDP c, SIP/2.0/UDP d", "SIP/2.0/UDP", '"x, y"', ""]),
+                min_size=1, max_size=4))
+def test_vias_view_over_several_rows(rows: list[str]) -> None:
+    """The vias view's inlined cases give what the general row parser gives (value or error)."""
+    data = ("SIP/2.0 200 OK\r\n" + "".join(f"Via: {r}\r\n" for r in rows) + "\r\n").encode()
+    try:
+        fast_msg, slow_msg = parse_message(data), parse_message(data)
+    except ParseError:
+        return
+    fast = _outcome(lambda: fast_msg.vias)
+    slow = _outcome(lambda: list(views._parse_rows(slow_msg.headers, "vias", "Via", headers.parse_via)))
+    assert fast == slow
+
+
+@given(st.lists(st.sampled_from(["Max-Forwards: 70", "Route: <sip:p.example;lr>", "To: <sip:b@b.example>",
+                                 "Via: SIP/2.0/UDP a;branch=z9hG4bK1", "Via", "Route:x ", "Route :\tx",
+                                 "Contact:  <sip:a@a>\t", "X-New-Name: 1", "l: 0", "Content-Length: 0",
+                                 "Supported:", "t: <sip:b@b.example>", "Call-ID: c1", "Via: x"]),
+                max_size=8))
+def test_request_line_memo_cold_and_warm(lines: list[str]) -> None:
+    """Requests' header lines come from _LINE_ROWS once seen: the same message (or error)
+    as the line parser, the first time a line is seen and after."""
+    data = ("OPTIONS sip:b@b.example SIP/2.0\r\n" + "".join(f"{x}\r\n" for x in lines) + "\r\n").encode()
+    with _cold(message._LINE_ROWS):
+        for _ in range(2):
+            _compare_messages(data)
+
+
 def test_headers_index_of_built_rows() -> None:
     h = Headers([("Via", "a"), ("To", "t"), ("v", "b"), ("X", "")])
     assert h.get("Via") == "a" and h.get_all("via") == ["a", "b"] and h.count("VIA") == 2
@@ -194,6 +234,78 @@ def test_sdp_block_memo_matches_line_parser(offer: sdp.SessionDescription, sessi
 def test_sdp_fast_path_on_noise(text: str) -> None:
     fast, slow = _sdp_outcomes("v=0\r\no=a 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 h\r\nt=0 0\r\n" + text)
     assert fast == slow
+
+
+def _crlf_outcomes(body: bytes) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    """(SessionDescription.parse on the bytes, the line parser on the same text)."""
+    with _cold(sdp._SDP_MEMO, sdp._SDP_SEEN_ONCE):
+        fast = _outcome(lambda: sdp.SessionDescription.parse(body))
+
+    def general() -> sdp.SessionDescription:
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            return sdp._parse_sdp(body)  # the decoding error
+        lf = text.replace("\r\n", "\n")
+        return sdp._parse_lines(lf) if "\r" not in lf else sdp._parse_sdp(text)
+
+    return fast, _outcome(general)
+
+
+@given(sst.sdp_offers(), st.integers(0, 2**64), st.integers(0, 99999), st.data())
+def test_sdp_crlf_block_memo_matches_line_parser(offer: sdp.SessionDescription, session_id: int, port: int,
+                                                 data: st.DataObject) -> None:
+    """Bodies in bytes with CRLF line ends take the CRLF block memos: same result as the
+    line parser, also with a bare CR or LF, an empty line or odd bytes put anywhere."""
+    teacher = offer.encode()
+    sdp.SessionDescription.parse(teacher)  # teaches the CRLF block memos
+    lines = teacher.decode().split("\r\n")
+    lines[1] = f"o={offer.origin.username} {session_id} {session_id} IN IP4 {offer.origin.address}"
+    for i, line in enumerate(lines):
+        if line.startswith("m="):
+            parts = line[2:].split(" ", 2)
+            lines[i] = f"m={parts[0]} {port} {parts[2]}"
+    body = "\r\n".join(lines).encode()
+    if data.draw(st.booleans()):  # and sometimes something odd somewhere
+        at = data.draw(st.integers(0, len(body)))
+        odd = data.draw(st.sampled_from([b"\r", b"\n", b"\r\n", b"\r\n\r\n", b" ", b"m=", b"\r\nm=audio 1 RTP/AVP 0",
+                                         b"\xc3\xa9", b"\xff", b"\r\na=x", b"\r\nc=IN IP4 h", b"/2"]))
+        body = body[:at] + odd + body[at:]
+    fast, slow = _crlf_outcomes(body)
+    assert fast == slow, body
+    if fast[0] == "ok":
+        assert str(fast[1]) == str(slow[1])
+        assert [m.session_direction for m in fast[1].media] == [m.session_direction for m in slow[1].media]
+
+
+def test_sdp_crlf_block_memo_edges() -> None:
+    """The spellings the CRLF path must leave to the line parser, after teaching it the blocks."""
+    body = (b"v=0\r\no=a 7 7 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+            b"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    sdp.SessionDescription.parse(body)
+    assert sdp._parse_crlf_blocks(body.decode().replace("7 7", "8 9")) is not None  # learned
+    for odd in (body + b"\r\n", body[:-2], body.replace(b"4000", b"4000/2"), body.replace(b"7 7", b"7\n7"),
+                body.replace(b"audio 4000", b"audio 99999"), body.replace(b"a=rtp", b"\r\na=rtp"),
+                body.replace(b"m=audio 4000 RTP/AVP 0", b"m=audio 4000 RTP/AVP 0\r"),
+                body.replace(b"v=0", b"v=1"), body.replace(b"o=a 7 7", b"o=a 7 x7"),
+                body + b"m=video 0 RTP/AVP 31\r\n", body + b"m=video 0 RTP/AVP 31",
+                body.replace(b"\r\nm=audio", b"\r\n\r\nm=audio")):
+        fast, slow = _crlf_outcomes(odd)
+        assert fast == slow, odd
+    # A block learned at the end with a trailing empty line (which the line parser drops)
+    # must not be taken where an m= line follows it: that is an empty line before an m=.
+    two = body + b"m=video 0 RTP/AVP 31\r\na=inactive\r\n"
+    sdp.SessionDescription.parse(body + b"\r\n")
+    sdp.SessionDescription.parse(two.replace(b"a=inactive\r\n", b"a=inactive\r\n\r\n"))
+    sdp.SessionDescription.parse(two)
+    sdp.SessionDescription.parse(two + b"m=text 0 RTP/AVP 98\r\n")
+    gap = two.replace(b"a=inactive\r\n", b"a=inactive\r\n\r\n") + b"m=text 0 RTP/AVP 98\r\n"
+    assert sdp._parse_crlf_blocks(gap.decode()) is None
+    for odd in (two.replace(b"PCMU/8000\r\n", b"PCMU/8000\r\n\r\n"), body + b"\r\n", gap,
+                two.replace(b"a=inactive\r\n", b"a=inactive\r\n\r\n"), two):
+        fast, slow = _crlf_outcomes(odd)
+        assert fast == slow, odd
+    assert sdp._parse_crlf_blocks(two.decode()) is not None
 
 
 # -- what the memos keep -----------------------------------------------------------
