@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ua_topologies import BOB_AOR, dial, trapezoid
+from ua_topologies import CALL_SCENARIOS as SCENARIOS
 
 from simvoip.sip import dialog as dialog_module
 from simvoip.sip.dialog import Dialog, DialogState, next_hop
@@ -29,19 +30,8 @@ from simvoip.sip.proxy.routing import is_own_uri
 from simvoip.sip.transaction.client import InviteClientTransaction
 from simvoip.sip.transaction.events import Terminated
 from simvoip.sip.transaction.keys import client_key, transaction_key
-from simvoip.sip.ua import UABehaviour
 from simvoip.sip.ua.messages import make_response
 from simvoip.sip.ua.transactions import TransactionTable
-
-SCENARIOS = {
-    "answered": dict(alice=UABehaviour(auto_hangup_after=5.0),
-                     bob=UABehaviour(ring_delay=0.0, answer_delay=1.0)),
-    "busy": dict(bob=UABehaviour(reject_code=486, reject_delay=0.5)),
-    "no-answer-cancelled": dict(bob=UABehaviour(answer_delay=None), alice_invite_timeout=3.0),
-    "authenticated": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=2.0), auth=True),
-    "lossy": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=4.0), loss=0.2, seed=7),
-    "callee-hangs-up": dict(bob=UABehaviour(answer_delay=0.5, auto_hangup_after=1.0)),
-}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

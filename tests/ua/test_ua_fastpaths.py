@@ -16,6 +16,7 @@ from collections import Counter
 
 import pytest
 from ua_topologies import BOB_AOR, dial, trapezoid
+from ua_topologies import CALL_SCENARIOS as SCENARIOS
 
 from simvoip.sip.grammar import split_commas
 from simvoip.sip.message import Headers, Request, Response, parse_message
@@ -61,16 +62,6 @@ def _checked(ua: UserAgent) -> None:
     ua.handle_timer = handle_timer  # type: ignore[method-assign]
 
 
-SCENARIOS = {
-    "answered": dict(alice=UABehaviour(auto_hangup_after=5.0),
-                     bob=UABehaviour(ring_delay=0.0, answer_delay=1.0)),
-    "busy": dict(bob=UABehaviour(reject_code=486, reject_delay=0.5)),
-    "no-answer-cancelled": dict(bob=UABehaviour(answer_delay=None), alice_invite_timeout=3.0),
-    "authenticated": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=2.0), auth=True),
-    "lossy": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=4.0), loss=0.2, seed=7),
-    "ignores-ack": dict(bob=UABehaviour(answer_delay=0.5, ignore_ack=True)),
-    "callee-hangs-up": dict(bob=UABehaviour(answer_delay=0.5, auto_hangup_after=1.0)),
-}
 
 
 OUTCOMES = {"answered": "answered", "busy": "busy", "no-answer-cancelled": "cancelled",

@@ -84,3 +84,17 @@ def values(message, name: str) -> list[str]:
     from simvoip.sip.grammar import split_commas
 
     return [v for row in message.headers.get_all(name) for v in split_commas(row)]
+
+
+#: Call flows (RFC 3665 2.x-style) for tests that compare a shortcut with the general path:
+#: keyword arguments of :func:`trapezoid` by name.
+CALL_SCENARIOS = {
+    "answered": dict(alice=UABehaviour(auto_hangup_after=5.0),
+                     bob=UABehaviour(ring_delay=0.0, answer_delay=1.0)),
+    "busy": dict(bob=UABehaviour(reject_code=486, reject_delay=0.5)),
+    "no-answer-cancelled": dict(bob=UABehaviour(answer_delay=None), alice_invite_timeout=3.0),
+    "authenticated": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=2.0), auth=True),
+    "lossy": dict(bob=UABehaviour(answer_delay=1.0, auto_hangup_after=4.0), loss=0.2, seed=7),
+    "ignores-ack": dict(bob=UABehaviour(answer_delay=0.5, ignore_ack=True)),
+    "callee-hangs-up": dict(bob=UABehaviour(answer_delay=0.5, auto_hangup_after=1.0)),
+}
