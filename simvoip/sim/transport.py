@@ -28,8 +28,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import networkx as nx
 from simpy.events import NORMAL
 
 from simvoip.sim.link import LinkDirection
@@ -193,6 +194,77 @@ class _Connection:
         self.failed = False
 
 
+class _Forest:
+    """Parent pointers of a graph that is a forest: the one path between two nodes.
+
+    >>> import networkx as nx
+    >>> g = nx.Graph([("a", "p"), ("b", "p"), ("p", "r"), ("x", "y")])
+    >>> f = _Forest.of(g, {}, "delay")
+    >>> f.path("a", "b"), f.path("r", "a"), f.path("a", "a"), f.path("a", "x")
+    (['a', 'p', 'b'], ['r', 'p', 'a'], ['a'], None)
+    >>> _Forest.of(nx.cycle_graph(3), {}, "delay")
+    False
+    """
+
+    __slots__ = ("parent", "depth", "root")
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str | None] = {}
+        self.depth: dict[str, int] = {}
+        self.root: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, graph: nx.Graph, down: dict[tuple[str, str], bool],
+           weight: Weight) -> _Forest | Literal[False]:
+        """The forest of ``graph`` without its ``down`` links, or ``False`` if it has a cycle.
+
+        Also ``False`` for a callable weight: it may hide links (``None``),
+        which only a search honours.
+        """
+        if not isinstance(weight, str):
+            return False
+        view = nx.restricted_view(graph, [], list(down)) if down else graph
+        if not nx.is_forest(view) or any(w is None for _, _, w in view.edges(data=weight, default=1)):
+            return False  # a cycle (several paths), or a link the search would hide
+        forest = cls()
+        parent, depth, root = forest.parent, forest.depth, forest.root
+        for start in view:
+            if start in parent:
+                continue
+            parent[start], depth[start], root[start] = None, 0, start
+            level = [start]
+            while level:
+                nxt = []
+                for node in level:
+                    for other in view[node]:
+                        if other not in parent:
+                            parent[other], depth[other], root[other] = node, depth[node] + 1, start
+                            nxt.append(other)
+                level = nxt
+        return forest
+
+    def path(self, src: str, dst: str) -> list[str] | None:
+        """The path from ``src`` to ``dst`` through their lowest common ancestor."""
+        if self.root[src] != self.root[dst]:
+            return None
+        parent, depth = self.parent, self.depth
+        up: list[str] = [src]
+        down: list[str] = [dst]
+        a, b = src, dst
+        while depth[a] > depth[b]:
+            a = parent[a]  # type: ignore[assignment]
+            up.append(a)
+        while depth[b] > depth[a]:
+            b = parent[b]  # type: ignore[assignment]
+            down.append(b)
+        while a != b:
+            a, b = parent[a], parent[b]  # type: ignore[assignment]
+            up.append(a)
+            down.append(b)
+        down.pop()  # the common ancestor is already the last of ``up``
+        return up + down[::-1]
+
+
 class Network:
     """Links, routes and packets of one simulation.
 
@@ -218,6 +290,8 @@ class Network:
         self.in_flight: dict[int, Packet] = {}
         self.connections: dict[tuple[str, str], _Connection] = {}  # sorted node pair
         self._routes: dict[tuple[str, str], list[str] | None] = {}
+        # A forest (one path between any two nodes): parent, depth and tree of each node.
+        self._forest: _Forest | Literal[False] | None = None  # None: not looked at yet; False: not a forest
         self._mtus: dict[tuple[str, str], int | None] = {}
         self._next_packet = 0
         # Bound once: a bound method per scheduled event would be one more GC-tracked object.
@@ -239,11 +313,25 @@ class Network:
             self.down[ends] = True  # type: ignore[index]
         self._routes.clear()
         self._mtus.clear()
+        self._forest = None
 
     def route(self, src: str, dst: str) -> list[str] | None:
+        """The current shortest path from ``src`` to ``dst`` (``None``: no path).
+
+        Where the graph (without its down links) is a forest, there is only
+        one path between two nodes, whatever the weights; it is read off
+        parent pointers instead of a Dijkstra search per pair (which costs
+        O(degree) at a proxy with thousands of phones, so O(N^2) for N phones).
+        """
         key = (src, dst)
         if key not in self._routes:
-            self._routes[key] = self.topology.shortest_path(src, dst, self.weight, self.down)
+            forest = self._forest
+            if forest is None:
+                forest = self._forest = _Forest.of(self.topology.graph, self.down, self.weight)
+            if forest is not False and src in forest.parent and dst in forest.parent:
+                self._routes[key] = forest.path(src, dst)
+            else:
+                self._routes[key] = self.topology.shortest_path(src, dst, self.weight, self.down)
         return self._routes[key]
 
     def path_mtu(self, src: str, dst: str) -> int | None:

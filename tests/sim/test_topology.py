@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simvoip import Simulation, Topology, load_topology
 from simvoip.sim.topology import TopologyError
@@ -186,3 +188,52 @@ def test_code_errors_name_the_call() -> None:
         topo.add_link("alice", "bob", delay=-1)
     with pytest.raises(TopologyError, match=r"add_proxy\('p'\)\.domain: is required"):
         topo.add_proxy("p")
+
+
+@given(
+    n=st.integers(2, 9),
+    parents=st.lists(st.integers(0, 100), min_size=8, max_size=8),
+    extra=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=3),
+    delays=st.lists(st.sampled_from([0.01, 0.02]), min_size=12, max_size=12),
+    down=st.lists(st.integers(0, 11), max_size=3),
+)
+def test_routes_match_the_pairwise_search_on_forests_and_other_graphs(
+    n: int, parents: list[int], extra: list[tuple[int, int]], delays: list[float], down: list[int],
+) -> None:
+    # A random tree, sometimes with extra links (cycles: the search decides), equal
+    # delays (ties) and links down (a tree may fall apart into a forest).
+    topo = Topology()
+    names = [f"n{i}" for i in range(n)]
+    for name in names:
+        topo.add_router(name)
+    links = [(names[i], names[parents[i - 1] % i]) for i in range(1, n)]
+    links += [(names[a % n], names[b % n]) for a, b in extra if a % n != b % n]
+    added = []
+    for i, (a, b) in enumerate(links):
+        if not topo.graph.has_edge(a, b):
+            topo.add_link(a, b, delay=delays[i % len(delays)])
+            added.append((a, b))
+    sim = Simulation(topo)
+    for i in down:
+        if i < len(added):
+            sim.set_link(*added[i], up=False)
+    ends = list(sim.network.down)
+    for a in names:
+        for b in names:
+            assert sim.network.route(a, b) == topo.shortest_path(a, b, down=ends)
+
+
+def test_a_star_of_phones_is_routed_from_parent_pointers() -> None:
+    from simvoip.sim.transport import _Forest
+
+    topo = Topology()
+    topo.add_proxy("proxy", domain="x.example")
+    for i in range(50):
+        topo.add_endpoint(f"ep{i}", domain="x.example")
+        topo.add_link(f"ep{i}", "proxy", delay=0.01)
+    sim = Simulation(topo)
+    assert sim.network.route("ep3", "ep7") == ["ep3", "proxy", "ep7"]
+    assert isinstance(sim.network._forest, _Forest)
+    topo.add_link("ep1", "ep2", delay=0.01)  # a cycle: back to the search
+    sim = Simulation(topo)
+    assert sim.network.route("ep1", "ep2") == ["ep1", "ep2"] and sim.network._forest is False
