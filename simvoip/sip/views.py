@@ -60,13 +60,6 @@ def _memo(key: str) -> dict[str, Any]:
     return memo
 
 
-_MAX_FORWARDS_MEMO = _memo("max_forwards")
-_EXPIRES_MEMO = _memo("expires")
-_CONTENT_TYPE_MEMO = _memo("content_type")
-_REQUIRE_MEMO = _memo("require")
-_SUPPORTED_MEMO = _memo("supported")
-
-
 def _parse_rows(h: Headers, key: str, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
     """Every comma-separated value of every ``name`` row, parsed; cached under ``key``."""
     idx = h._idx
@@ -120,6 +113,79 @@ def _parse_single(
             remember(memo, row, v)
     h._cache[key] = v
     return v
+
+
+def _media_type(value: str) -> str:
+    mtype = value.partition(";")[0].strip(" \t").lower()
+    main, slash, sub = mtype.partition("/")
+    if not slash or not main.strip() or not sub.strip():
+        raise ParseError(f"bad media type: {value[:60]!r}")
+    return f"{main.strip()}/{sub.strip()}"
+
+
+# View factories: the typed views below of one kind differ only in their header
+# name, cache key and parser. Each builds its getter as a closure (as fast as a
+# written-out property: the names are cell variables, not attribute lookups).
+# The first steps answer from the header index and the value memos without
+# touching the cache: they run for every header of every message.
+def _name_addrs(name: str, key: str, doc: str) -> property:
+    """A view of every ``name`` value as a :class:`NameAddr` list."""
+    def get(self: TypedViews) -> list[NameAddr]:
+        h = self.headers
+        idx = h._idx
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get(name)
+            if row is None:
+                return []
+            if "," not in row and (h._more is None or name not in h._more):
+                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
+                if na is not None:
+                    return [na]
+        v = h._cache.get(key)
+        return list(_parse_rows(h, key, name, parse_name_addr) if v is None else v)
+    return property(get, doc=doc)
+
+
+def _scalar(name: str, key: str, parse: Callable[[str], Any], doc: str) -> property:
+    """A view of the first ``name`` row parsed by ``parse`` (``None`` when absent)."""
+    memo = _memo(key)
+
+    def get(self: TypedViews) -> Any:
+        h = self.headers
+        idx = h._idx
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get(name)
+            if row is None:
+                return None  # absent
+            v = memo.get(row)  # the value of this very text (never None)
+            if v is not None:
+                return v
+        v = h._cache.get(key, _MISSING)
+        if v is _MISSING:
+            v = _parse_single(h, key, name, parse, memo)
+        return v
+    return property(get, doc=doc)
+
+
+def _tags(name: str, key: str) -> property:
+    """A view of the option tags of every ``name`` row."""
+    memo = _memo(key)
+
+    def get(self: TypedViews) -> list[str]:
+        h = self.headers
+        idx = h._idx
+        if idx is not None:  # current: the index is dropped on every change
+            row = idx.get(name)
+            if row is None:
+                return []
+            more = h._more
+            if more is None or name not in more:
+                v = memo.get(row)  # the tags of this very text
+                if v is not None:
+                    return list(v)
+        v = h._cache.get(key)
+        return list(_parse_tags(h, key, name) if v is None else v)
+    return property(get, doc=f"{name} option tags.")
 
 
 class TypedViews:
@@ -269,141 +335,44 @@ class TypedViews:
         return v  # type: ignore[no-any-return]
 
     # -- routing -------------------------------------------------------------
-    @property
-    def contacts(self) -> list[NameAddr]:
-        """Contact values; ``Contact: *`` gives one value with ``is_star`` (RFC 3261 10.2.2)."""
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Contact")
-            if row is None:
-                return []
-            if "," not in row and (h._more is None or "Contact" not in h._more):
-                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
-                if na is not None:
-                    return [na]
-        v = h._cache.get("contacts")
-        return list(_parse_rows(h, "contacts", "Contact", parse_name_addr) if v is None else v)
-
-    @property
-    def routes(self) -> list[NameAddr]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Route")
-            if row is None:
-                return []
-            if "," not in row and (h._more is None or "Route" not in h._more):
-                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
-                if na is not None:
-                    return [na]
-        v = h._cache.get("routes")
-        return list(_parse_rows(h, "routes", "Route", parse_name_addr) if v is None else v)
-
-    @property
-    def record_routes(self) -> list[NameAddr]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Record-Route")
-            if row is None:
-                return []
-            if "," not in row and (h._more is None or "Record-Route" not in h._more):
-                na = _NAME_ADDR_MEMO.get(row)  # one row, one value, parsed before
-                if na is not None:
-                    return [na]
-        v = h._cache.get("record_routes")
-        return list(_parse_rows(h, "record_routes", "Record-Route", parse_name_addr) if v is None else v)
-
-    @property
-    def max_forwards(self) -> int | None:
-        """Max-Forwards (0 ... 255) or ``None`` when absent."""
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Max-Forwards")
-            if row is None:
-                return None  # absent
-            v = _MAX_FORWARDS_MEMO.get(row)  # the value of this very text (never None)
-            if v is not None:
-                return v  # type: ignore[no-any-return]
-        v = h._cache.get("max_forwards", _MISSING)
-        if v is _MISSING:
-            v = _parse_single(h, "max_forwards", "Max-Forwards", parse_max_forwards, _MAX_FORWARDS_MEMO)
-        return v  # type: ignore[no-any-return]
-
-    @property
-    def expires(self) -> int | None:
-        """Expires header (delta-seconds) or ``None`` when absent."""
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Expires")
-            if row is None:
-                return None  # absent
-            v = _EXPIRES_MEMO.get(row)  # the value of this very text (never None)
-            if v is not None:
-                return v  # type: ignore[no-any-return]
-        v = h._cache.get("expires", _MISSING)
-        if v is _MISSING:
-            v = _parse_single(h, "expires", "Expires", parse_expires, _EXPIRES_MEMO)
-        return v  # type: ignore[no-any-return]
+    # (the bodies come from the factories below the class: one per kind of view)
+    if TYPE_CHECKING:
+        @property
+        def contacts(self) -> list[NameAddr]: ...
+        @property
+        def routes(self) -> list[NameAddr]: ...
+        @property
+        def record_routes(self) -> list[NameAddr]: ...
+        @property
+        def max_forwards(self) -> int | None: ...
+        @property
+        def expires(self) -> int | None: ...
+    else:
+        contacts = _name_addrs(
+            "Contact", "contacts",
+            "Contact values; ``Contact: *`` gives one value with ``is_star`` (RFC 3261 10.2.2).")
+        routes = _name_addrs("Route", "routes", "Route values.")
+        record_routes = _name_addrs("Record-Route", "record_routes", "Record-Route values.")
+        max_forwards = _scalar("Max-Forwards", "max_forwards", parse_max_forwards,
+                               "Max-Forwards (0 ... 255) or ``None`` when absent.")
+        expires = _scalar("Expires", "expires", parse_expires,
+                          "Expires header (delta-seconds) or ``None`` when absent.")
 
     # -- extensions ----------------------------------------------------------
-    @property
-    def require(self) -> list[str]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Require")
-            if row is None:
-                return []
-            more = h._more
-            if more is None or "Require" not in more:
-                v = _REQUIRE_MEMO.get(row)  # the tags of this very text
-                if v is not None:
-                    return list(v)
-        v = h._cache.get("require")
-        return list(_parse_tags(h, "require", "Require") if v is None else v)
-
-    @property
-    def proxy_require(self) -> list[str]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None and "Proxy-Require" not in idx:
-            return []
-        v = h._cache.get("proxy_require")
-        return list(_parse_tags(h, "proxy_require", "Proxy-Require") if v is None else v)
-
-    @property
-    def supported(self) -> list[str]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Supported")
-            if row is None:
-                return []
-            more = h._more
-            if more is None or "Supported" not in more:
-                v = _SUPPORTED_MEMO.get(row)  # the tags of this very text
-                if v is not None:
-                    return list(v)
-        v = h._cache.get("supported")
-        return list(_parse_tags(h, "supported", "Supported") if v is None else v)
-
-    @property
-    def unsupported(self) -> list[str]:
-        h = self.headers
-        idx = h._idx
-        if idx is not None and "Unsupported" not in idx:
-            return []
-        v = h._cache.get("unsupported")
-        return list(_parse_tags(h, "unsupported", "Unsupported") if v is None else v)
-
-    def _tags(self, key: str, name: str) -> list[str]:
-        h = self.headers
-        v = h._cache.get(key)
-        return list(_parse_tags(h, key, name) if v is None else v)
+    if TYPE_CHECKING:
+        @property
+        def require(self) -> list[str]: ...
+        @property
+        def proxy_require(self) -> list[str]: ...
+        @property
+        def supported(self) -> list[str]: ...
+        @property
+        def unsupported(self) -> list[str]: ...
+    else:
+        require = _tags("Require", "require")
+        proxy_require = _tags("Proxy-Require", "proxy_require")
+        supported = _tags("Supported", "supported")
+        unsupported = _tags("Unsupported", "unsupported")
 
     # -- authentication --------------------------------------------------------
     @property
@@ -434,22 +403,13 @@ class TypedViews:
         return list(v)
 
     # -- body ------------------------------------------------------------------
-    @property
-    def content_type(self) -> str | None:
-        """Media type (``type/subtype``, lower case, no parameters) or ``None``."""
-        h = self.headers
-        idx = h._idx
-        if idx is not None:  # current: the index is dropped on every change
-            row = idx.get("Content-Type")
-            if row is None:
-                return None  # absent
-            v = _CONTENT_TYPE_MEMO.get(row)  # the value of this very text (never None)
-            if v is not None:
-                return v  # type: ignore[no-any-return]
-        v = h._cache.get("content_type", _MISSING)
-        if v is _MISSING:
-            v = _parse_single(h, "content_type", "Content-Type", _media_type, _CONTENT_TYPE_MEMO)
-        return v  # type: ignore[no-any-return]
+    if TYPE_CHECKING:
+        @property
+        def content_type(self) -> str | None: ...
+    else:
+        content_type = _scalar(
+            "Content-Type", "content_type", _media_type,
+            "Media type (``type/subtype``, lower case, no parameters) or ``None``.")
 
     @property
     def content_length(self) -> int:
@@ -499,11 +459,3 @@ def _in_header(name: str, exc: ParseError) -> ParseError:
     if exc.reason.startswith(("missing ", f"{name}: ")):
         return exc
     return ParseError(f"{name}: {exc.reason}", status_code=exc.status_code)
-
-
-def _media_type(value: str) -> str:
-    mtype = value.partition(";")[0].strip(" \t").lower()
-    main, slash, sub = mtype.partition("/")
-    if not slash or not main.strip() or not sub.strip():
-        raise ParseError(f"bad media type: {value[:60]!r}")
-    return f"{main.strip()}/{sub.strip()}"
