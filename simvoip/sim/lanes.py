@@ -42,15 +42,12 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import NORMAL
 
-from simvoip.sim.transport import _CANCELLED, Wakeup
+from simvoip.sim.transport import _CANCELLED, Wakeup, make_wakeup
 
 if TYPE_CHECKING:
     import simpy
 
 __all__ = ["TimerLanes"]
-
-_new_wakeup = Wakeup.__new__
-
 
 class _Timer(Wakeup):
     """A :class:`Wakeup` that knows its heap key (one object per timer, no tuple)."""
@@ -69,15 +66,9 @@ class _Lane:
         self.key = key
         #: Timers in increasing ``(when, eid)`` order.
         self.entries: deque[_Timer] = deque()
-        sentinel = _new_wakeup(Wakeup)
-        sentinel._ok = True
-        sentinel.fn = None  # type: ignore[assignment]
-        sentinel.a = self
-        sentinel.b = None
-        self.sentinel = sentinel
+        self.sentinel = make_wakeup(Wakeup, (fire,), self, None)
         #: Whether the sentinel is in the heap (for the head entry).
         self.armed = False
-        sentinel.callbacks = (fire,)
 
 
 class TimerLanes:
@@ -102,12 +93,7 @@ class TimerLanes:
         env = self.env
         when = env._now + delay  # type: ignore[attr-defined]
         eid = next(env._eid)  # type: ignore[attr-defined]
-        event = _new_wakeup(_Timer)
-        event.callbacks = callbacks
-        event._ok = True
-        event.fn = None  # type: ignore[assignment]
-        event.a = a
-        event.b = b
+        event = make_wakeup(_Timer, callbacks, a, b)
         event.when = when
         event.eid = eid
         key = round(delay, 6)

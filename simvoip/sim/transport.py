@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import networkx as nx
 from simpy.events import NORMAL
@@ -128,6 +128,22 @@ class Wakeup:
 
 
 _new_wakeup = Wakeup.__new__
+W = TypeVar("W", bound=Wakeup)
+
+
+def make_wakeup(cls: type[W], callbacks: tuple[Callable[[Wakeup], None], ...], a: Any, b: Any) -> W:
+    """A ready ``cls`` event (a :class:`Wakeup` or subclass) without ``__init__``; not scheduled.
+
+    >>> make_wakeup(Wakeup, (), "x", 1).a
+    'x'
+    """
+    event = _new_wakeup(cls)
+    event.callbacks = callbacks
+    event._ok = True
+    event.fn = None  # type: ignore[assignment]
+    event.a = a
+    event.b = b
+    return event
 
 
 def wake(env: simpy.Environment, delay: float, callbacks: tuple[Callable[[Wakeup], None]],
@@ -147,12 +163,7 @@ def wake(env: simpy.Environment, delay: float, callbacks: tuple[Callable[[Wakeup
     >>> env.run(); seen
     [(0.5, 'x', 1)]
     """
-    event = _new_wakeup(Wakeup)
-    event.callbacks = callbacks
-    event._ok = True
-    event.fn = None  # type: ignore[assignment]
-    event.a = a
-    event.b = b
+    event = make_wakeup(Wakeup, callbacks, a, b)
     queue: list[tuple[Any, ...]] = env._queue  # type: ignore[attr-defined]
     heappush(queue, (env._now + delay, NORMAL, next(env._eid), event))  # type: ignore[attr-defined]
     return event
@@ -430,17 +441,7 @@ class Network:
             self._lost(packet, at, cause, direction.name, now)
             return
         delay = arrival - now
-        # wake(self.env, delay, self._arrive_cbs, packet, nxt), inlined: one per link crossed.
-        event = _new_wakeup(Wakeup)
-        event.callbacks = self._arrive_cbs
-        event._ok = True
-        event.fn = None  # type: ignore[assignment]
-        event.a = packet
-        event.b = nxt
-        env = self.env
-        queue: list[tuple[Any, ...]] = env._queue  # type: ignore[attr-defined]
-        heappush(queue, (env._now + (delay if delay > 0 else 0.0), NORMAL,  # type: ignore[attr-defined]
-                         next(env._eid), event))  # type: ignore[attr-defined]
+        wake(self.env, delay if delay > 0 else 0.0, self._arrive_cbs, packet, nxt)
         if duplicate is not None and not reliable:
             # A duplicated datagram is a new packet from here on.
             copy = self.new_packet(packet.src, packet.dst, packet.data, packet.transport,
