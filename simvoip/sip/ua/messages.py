@@ -13,13 +13,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
-from simvoip.sip.grammar import remember
+from simvoip.sip.errors import ParseError
+from simvoip.sip.grammar import remember, split_commas
 from simvoip.sip.headers import MAGIC_COOKIE, NameAddr
 from simvoip.sip.message import Headers, Request, Response, canonical_name
 
 __all__ = ["REASON_PHRASES", "canonical_headers", "make_response", "new_branch", "new_tag",
-           "new_call_id", "reason_phrase"]
+           "new_call_id", "reason_phrase", "readable_contacts"]
 
 #: RFC 3261 section 21 reason phrases (the ones the cores send).
 REASON_PHRASES = {
@@ -141,3 +143,22 @@ def new_tag(rng: random.Random) -> str:
 def new_call_id(rng: random.Random, host: str) -> str:
     """A globally unique Call-ID ``random@host`` (RFC 3261 8.1.1.4)."""
     return f"{rng.getrandbits(64):016x}@{host}"
+
+
+def readable_contacts(message: Request | Response) -> Iterator[NameAddr]:
+    """Every Contact value of ``message`` that parses, in order; the others are skipped.
+
+    For reading what a peer granted (a 200 to REGISTER, a 3xx), where one
+    unreadable value must not hide the rest.
+
+    >>> resp = Response(200, "OK", Headers([("Contact", "<sip:a@x>;q=0.5, <>, <sip:b@x>")]))
+    >>> [na.uri for na in readable_contacts(resp)]
+    ['sip:a@x', 'sip:b@x']
+    """
+    for row in message.headers.get_all("Contact"):
+        for value in split_commas(row):
+            try:
+                na = NameAddr.parse(value)
+            except ParseError:
+                continue
+            yield na

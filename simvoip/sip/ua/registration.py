@@ -23,15 +23,13 @@ from simvoip.sip.dialog import next_hop
 from simvoip.sip.digest import Challenge, DigestClient
 from simvoip.sip.effects import Address, fast_cancel_timer, fast_start_timer
 from simvoip.sip.errors import LocalProtocolError, ParseError
-from simvoip.sip.grammar import split_commas
-from simvoip.sip.headers import NameAddr
 from simvoip.sip.message import Headers, Request, Response
 from simvoip.sip.transaction.client import ClientTransaction
 from simvoip.sip.transaction.table import State
 from simvoip.sip.ua.call import UATimerKey
 from simvoip.sip.ua.config import UAConfig
 from simvoip.sip.ua.events import Registered, RegistrationFailed
-from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag
+from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag, readable_contacts
 
 __all__ = ["RegistrationMixin"]
 
@@ -200,16 +198,11 @@ class RegistrationMixin:
 
     def _granted_expires(self, response: Response) -> int:
         mine = self.config.contact
-        for row in response.headers.get_all("Contact"):
-            for value in split_commas(row):
-                try:
-                    na = NameAddr.parse(value)
-                except ParseError:
-                    continue
-                if na.uri == mine:
-                    e = na.params.get("expires")
-                    if e is not None and e.isdigit():
-                        return int(e)
+        for na in readable_contacts(response):
+            if na.uri == mine:
+                e = na.params.get("expires")
+                if e is not None and e.isdigit():
+                    return int(e)
         header = response.headers.get("Expires")
         if header and header.isdigit():
             return int(header)

@@ -9,9 +9,7 @@ from typing import Any
 
 from simvoip.sip.dialog import Dialog, DialogState
 from simvoip.sip.effects import fast_start_timer
-from simvoip.sip.errors import LocalProtocolError, ParseError
-from simvoip.sip.grammar import split_commas
-from simvoip.sip.headers import NameAddr
+from simvoip.sip.errors import LocalProtocolError
 from simvoip.sip.message import Request, Response
 from simvoip.sip.sdp_session import make_offer
 from simvoip.sip.transaction.client import ClientTransaction, InviteClientTransaction
@@ -27,7 +25,7 @@ from simvoip.sip.ua.events import (
     call_ended,
     call_progress,
 )
-from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag
+from simvoip.sip.ua.messages import new_branch, new_call_id, new_tag, readable_contacts
 
 __all__ = ["InviteClientMixin"]
 
@@ -422,13 +420,8 @@ class InviteClientMixin(UserAgentBase):
 
 def _first_contact(response: Response) -> str | None:
     best: tuple[float, str] | None = None
-    for row in response.headers.get_all("Contact"):
-        for value in split_commas(row):
-            try:
-                na = NameAddr.parse(value)
-            except ParseError:
-                continue
-            q = float(na.params.get("q") or 1.0)
-            if best is None or q > best[0]:
-                best = (q, na.uri)
+    for na in readable_contacts(response):
+        q = float(na.params.get("q") or 1.0)
+        if best is None or q > best[0]:
+            best = (q, na.uri)
     return best[1] if best else None
