@@ -93,9 +93,6 @@ def message_meta(message: Request | Response) -> tuple[Any, ...]:
 #: Trace meta of a message when no trace rows are built (``Trace.enabled`` false).
 _NO_META: tuple[Any, ...] = (None, None, None, None, None)
 
-#: ``Address.transport`` -> the simulated wire's transport (``udp`` or ``tcp``).
-_WIRE: dict[str, str] = {}
-
 #: The text of a ``StrEnum`` member (its value) without the enum's Python-level property.
 _STATE_TEXT = str.__str__
 
@@ -210,14 +207,7 @@ class Node:
             if len(backlog) - 1 > self.max_queue:
                 self.max_queue = len(backlog) - 1  # waiting, not counting the one in service
             done = finish + self.processing_delay
-        # network.received(packet), inlined: the end of the packet's trip.
-        network.in_flight.pop(packet.packet, None)
-        trace = self._trace
-        if trace.enabled:
-            m = packet.meta
-            trace.records.append((now, "recv", packet.dst, packet.src, "sip", packet.transport,
-                                  m[0], m[1], m[2], m[3], m[4], None, packet.size, packet.data,
-                                  packet.packet, None))
+        network.received(packet)
         if done > now:
             wake(self._env, done - now, self._process_cbs, message, packet)
         else:
@@ -326,32 +316,16 @@ class Node:
                 now, "state", self.name, None, "sip", None, m[0], None, m[2], m[3],
                 m[4], _STATE_TEXT(state), None, None, None, None))
         core = info[0] if info is not None else None
-        timers = self._timers
         for out in outputs:
             kind = type(out)  # effects are final classes: exact type tests are enough
             if kind is StartTimer:
-                # self._arm(out, tx), inlined: every transaction arms two or three timers.
-                name = out.name
-                slot = (name if type(name) is str else _timer_text(name), out.key)
-                delay = out.at - self._env._now
-                previous = timers.get(slot)
-                if previous is not None:
-                    previous.cancel()  # re-armed: the old one must not fire
-                    self.sim.timer_cancelled()
-                timers[slot] = self._lanes.schedule(delay if delay > 0.0 else 0.0,
-                                                    self._fire_cbs, slot, tx)
+                self._arm(out, tx)
             elif kind is Send:
                 message = out.message
                 meta = info[1] if info is not None and message is tx.request else None
                 self.send(message, out.destination, meta)
             elif kind is CancelTimer:
-                # self._cancel(out.name, out.key), inlined.
-                name = out.name
-                event = timers.pop((name if type(name) is str else _timer_text(name), out.key),
-                                   None)
-                if event is not None:
-                    event.cancel()  # frees what it holds now, not when its time comes
-                    self.sim.timer_cancelled()
+                self._cancel(out.name, out.key)
             else:
                 if out is TERMINATED or isinstance(out, Terminated):
                     self._forget(tx)
@@ -474,11 +448,7 @@ class Node:
             meta = message_meta(message) if self._trace.enabled else _NO_META
         data = message.encode()
         dst = sim.topology.resolve(destination.host)
-        transport = _WIRE.get(destination.transport)
-        if transport is None:
-            transport = "tcp" if destination.reliable else "udp"
-            if len(_WIRE) < 64:  # peers name transports too: keep the memo bounded
-                _WIRE[destination.transport] = transport
+        transport = "tcp" if destination.reliable else "udp"
         if dst is None:
             packet = network.new_packet(self.name, destination.host, data, transport, meta, now)
             network.drop(packet, self.name, destination.host, "unresolved")
