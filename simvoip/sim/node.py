@@ -299,8 +299,7 @@ class Node:
                                              key=key)
         key = new.key
         self.server_transactions[key] = new
-        if isinstance(key, TransactionKey):  # self._index_server(new), inlined
-            self._server_index[(key.branch, key.method)] = new
+        self._index_server(new)
         self._info[key] = (core, message_meta(request))
         self._feed(new, new.start(now), now, None)
         self.run_core(core, core.on_request(request, new, now), now)
@@ -458,8 +457,7 @@ class Node:
                 and mtu_requires_tcp(len(data), network.path_mtu(self.name, dst))):
             # RFC 3261 18.1.1: large requests MUST use a congestion-controlled transport.
             transport, data, cause = "tcp", via_to_tcp(data), "mtu-tcp"
-        network._next_packet += 1  # Network.new_packet, inlined
-        packet = Packet(network._next_packet, self.name, dst, data, transport, meta, now)
+        packet = network.new_packet(self.name, dst, data, transport, meta, now)
         packet.message = message
         network.send(packet, cause)
 

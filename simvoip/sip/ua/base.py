@@ -189,14 +189,9 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
         out: list[Any] = []
         transactions = self.transactions
         if transactions.owns_timer(key):
-            # TransactionTable.transaction_for_timer, inlined (every transaction ends
-            # with a timer).
-            if key.__class__ is TransactionKey and key.sent_by is None:
-                tx: Any = transactions.clients.get(key)
-            else:
-                tx = transactions.servers.get(key)
+            tx, outputs = transactions.handle_timer(name, key, now)
             if tx is not None:
-                self._absorb(tx, transactions.reap(tx, tx.handle_timer(name, now)), now, out)
+                self._absorb(tx, outputs, now, out)
             return out
         if not isinstance(key, UATimerKey):
             return out
@@ -281,8 +276,7 @@ class UserAgentBase(RegistrationMixin, TransactionOwner):
                 label = f"{message.method} {message.cseq.number}"
             else:
                 label = f"{message.status_code} {message.cseq} {message.to.tag or ''}"
-            sent = call.sent  # Call.count_send, inlined
-            sent[label] = sent.get(label, 0) + 1
+            call.count_send(label)
 
     def _absorb(self, tx: ClientTransaction | ServerTransaction | Any, outputs: list[Any],
                 now: float, out: list[Any]) -> None:
