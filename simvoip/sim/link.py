@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from simvoip.sim.loss import LossModel, NoLoss, make_loss_model
+from simvoip.sim.loss import LossModel, make_loss_model
 
 __all__ = ["LinkParams", "LinkDirection", "JITTER_DISTS", "DropCause", "mean_jitter_variance"]
 
@@ -87,7 +87,7 @@ class LinkDirection:
     __slots__ = (
         "name", "params", "rng", "loss_model", "up", "extra_delay", "busy_until",
         "backlog", "last_arrival", "red_avg", "sent", "delivered", "drops",
-        "queued", "busy_time", "max_backlog", "_per_bit", "_jitter", "_uniform",
+        "queued", "busy_time", "max_backlog", "_per_bit", "_jitter",
     )
 
     def __init__(self, name: str, params: LinkParams, rng: random.Random) -> None:
@@ -110,7 +110,6 @@ class LinkDirection:
         self.max_backlog = 0
         self._per_bit = 8.0 / params.bandwidth if params.bandwidth else 0.0
         self._jitter = params.jitter > 0.0
-        self._uniform = params.jitter_dist == "uniform"
 
     def transmit(
         self, wire_size: int, now: float, datagram: bool = True
@@ -145,17 +144,11 @@ class LinkDirection:
             if len(backlog) > self.max_backlog:
                 self.max_backlog = len(backlog)
             start = finish
-        model = self.loss_model
-        if type(model) is not NoLoss and model.lost(self.rng):  # NoLoss draws nothing
+        if self.loss_model.lost(self.rng):
             return self._drop("loss")
         arrival = start + p.delay + self.extra_delay
         if self._jitter:
-            if self._uniform:
-                # rng.uniform(-j, j), inlined: the same arithmetic, the same draw.
-                low = -p.jitter
-                arrival += low + (p.jitter - low) * self.rng.random()
-            else:
-                arrival += self._jitter_sample()
+            arrival += self._jitter_sample()
             if arrival < start:
                 arrival = start
         held_back = p.reorder > 0.0 and self.rng.random() < p.reorder
