@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from simvoip.sip.errors import LocalProtocolError
+from simvoip.sip.errors import LocalProtocolError, ParseError
 from simvoip.sip.headers import MAGIC_COOKIE, Via
-from simvoip.sip.message import Request, Response
+from simvoip.sip.message import Headers, Request, Response
 
-__all__ = ["TransactionKey", "LegacyKey", "AnyKey", "client_key", "server_key", "cancel_target_key",
+__all__ = ["via_reads_back", "TransactionKey", "LegacyKey", "AnyKey", "client_key", "server_key", "cancel_target_key",
            "transaction_key"]
 
 
@@ -85,6 +85,24 @@ def transaction_key(branch: str, sent_by: str | None, method: str) -> Transactio
     True
     """
     return _tuple_new(TransactionKey, (branch, sent_by, method))  # type: ignore[no-any-return]
+
+
+def via_reads_back(sent: str, branch: str) -> bool:
+    """Whether a request whose top Via is ``f"{sent};branch={branch}"`` has the client key
+    ``transaction_key(branch, None, method)`` when parsed (RFC 3261 17.1.3).
+
+    A core that builds its own Via checks this once for its ``sent`` text
+    (``"SIP/2.0/UDP host:port"``) before handing its transactions their keys
+    instead of letting them parse the Via back; it holds for any ordinary host and port.
+
+    >>> via_reads_back("SIP/2.0/UDP pc.a.example:5060", "z9hG4bK1"), via_reads_back("SIP/2.0/UDP a,b", "z9hG4bK1")
+    (True, False)
+    """
+    probe = Request("OPTIONS", "sip:probe", Headers([("Via", f"{sent};branch={branch}")]))
+    try:
+        return client_key(probe) == transaction_key(branch, None, "OPTIONS")
+    except ParseError:
+        return False
 
 
 _DEFAULT_PORTS = {"TLS": 5061, "WSS": 443, "WS": 80}
