@@ -123,7 +123,8 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        """Parse one value (memoized: equal text gives the same, shared object)."""
+        """Parse one value (memoized: equal text gives an equal object, the same shared one
+        from its second sight on; see ``_SEEN``)."""
         return parse_via(text)
 
     @classmethod
@@ -183,7 +184,8 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
-        """Parse one value (memoized: equal text gives the same, shared object)."""
+        """Parse one value (memoized: equal text gives an equal object, the same shared one
+        from its second sight on; see ``_SEEN``)."""
         return parse_cseq(text)
 
     @classmethod
@@ -263,7 +265,8 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        """Parse one value (memoized: equal text gives the same, shared object)."""
+        """Parse one value (memoized: equal text gives an equal object, the same shared one
+        from its second sight on; see ``_SEEN``)."""
         return parse_name_addr(text)
 
     @classmethod
@@ -339,11 +342,11 @@ _set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descripto
 # grammar.remember (emptied when full), inlined here: these run per header.
 #
 # A value built from the head memo (a Via around a new branch, a From/To around
-# a new tag) or by the CSeq fast path is put in the value memo too: in a
-# simulation the same text comes back on every hop and retransmission of a
-# dialog's messages. (Leaving such values out speeds up parsing a stream of
-# all-new messages by about 10 %, mostly less garbage-collector work, but slows
-# the simulator by about 5 %.)
+# a new tag) or by the CSeq fast path is put in the value memo from its second
+# sight (see _SEEN below): in a simulation the same text comes back on every hop
+# and retransmission of a dialog's messages. (Never memoizing such values slows
+# the simulator by about 5 %; memoizing them at first sight costs a stream of
+# all-new messages about 10 %, mostly garbage-collector work.)
 #
 # Head memo: ``head;branch=<b>[;rest]`` where ``head`` (no ';') and ``rest``
 # were seen before in a value the general parser accepted. Only the text before
@@ -354,6 +357,25 @@ _set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descripto
 _VIA_HEADS: dict[str, tuple[str, str, int | None]] = {}
 _NAME_ADDR_HEADS: dict[str, tuple[str, str | None]] = {}
 _PARAM_TAILS: dict[str, dict[str, str | None]] = {}
+# Second sight: a value built around a new branch/tag, or a plain CSeq, goes into
+# its value memo only when its text comes back (a hop, a retransmission, the
+# answer): most values of a stream of new calls are never seen again, and
+# objects kept for nothing cost memory and garbage-collector time. A first
+# sight sets the slot ``hash(text) & _SEEN_MASK`` (str caches its hash); a slot
+# already set by another text only memoizes early, as before. The slots are
+# emptied after _SEEN_RESET first sights, so they never fill up. Which values
+# are memoized never changes a result (the memos hold what parsing gives).
+_SEEN_MASK = (1 << 15) - 1
+_SEEN = bytearray(_SEEN_MASK + 1)
+_SEEN_RESET = 4096
+_seen_left = _SEEN_RESET
+_NO_PARAMS: dict[str, str | None] = {}  # (read only)
+
+
+def _forget_sights() -> None:
+    global _seen_left
+    _SEEN[:] = bytes(len(_SEEN))
+    _seen_left = _SEEN_RESET
 
 
 def _learn(heads: dict[str, Any], head: str, value: Any, tail: str) -> None:
@@ -375,32 +397,34 @@ def parse_via(text: str) -> Via:
     >>> parse_via("SIP/2.0/UDP a.example:5070;branch=z9hG4bK1").port
     5070
     """
+    global _seen_left
     v = _VIA_MEMO.get(text)
     if v is not None:
         return v
     head, sep, tail = text.partition(";branch=")
     fast = _VIA_HEADS.get(head) if sep else None
-    params: dict[str, str | None] | None = None
     if fast is not None:  # the head memo: {branch: b, **remembered rest}
         branch, semi, rest = tail.partition(";")
+        known = _PARAM_TAILS.get(rest) if semi else _NO_PARAMS
         # (a remembered rest holds no quote, space or tab: see _learn)
-        if branch.isalnum() or (branch and " " not in branch and "\t" not in branch and '"' not in branch):
-            if not semi:
-                params = {"branch": branch}
-            else:
-                known = _PARAM_TAILS.get(rest)
-                if known is not None:
-                    params = {"branch": branch, **known}
-    if fast is not None and params is not None:
-        v = _new_via(fast[0], fast[1], fast[2], params)
-    else:
+        # (three scans at C speed: cheaper than isalnum(), which looks each char up in the Unicode tables)
+        if known is not None and branch and " " not in branch and "\t" not in branch and '"' not in branch:
+            v = _new_via(fast[0], fast[1], fast[2], {"branch": branch, **known})
+            slot = hash(text) & _SEEN_MASK
+            if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
+                _SEEN[slot] = 1
+                _seen_left -= 1
+                if not _seen_left:
+                    _forget_sights()
+                return v
+    if v is None:
         m = _VIA_FAST_RE.fullmatch(text)
         port = int(m.group(3)) if m is not None and m.group(3) is not None else None
         if m is None or (port is not None and port > 65535):
             v = Via._parse(text)  # the general parser (which says what is wrong)
         else:
             transport, host, _, ptext = m.groups()
-            params = {}
+            params: dict[str, str | None] = {}
             if ptext:
                 for part in ptext[1:].split(";"):
                     n, eq, pv = part.partition("=")
@@ -420,31 +444,32 @@ def parse_name_addr(text: str) -> NameAddr:
     >>> parse_name_addr("<sip:a@b.example>;tag=x").tag
     'x'
     """
+    global _seen_left
     v = _NAME_ADDR_MEMO.get(text)
     if v is not None:
         return v
     head, sep, tail = text.partition(";tag=")
     fast = _NAME_ADDR_HEADS.get(head) if sep else None
-    params: dict[str, str | None] | None = None
     if fast is not None:  # the head memo: {tag: t, **remembered rest}
         tag, semi, rest = tail.partition(";")
+        known = _PARAM_TAILS.get(rest) if semi else _NO_PARAMS
         # (a remembered rest holds no quote, space or tab: see _learn)
-        if tag.isalnum() or (tag and " " not in tag and "\t" not in tag and '"' not in tag):
-            if not semi:
-                params = {"tag": tag}
-            else:
-                known = _PARAM_TAILS.get(rest)
-                if known is not None:
-                    params = {"tag": tag, **known}
-    if fast is not None and params is not None:
-        v = _new_name_addr(fast[0], fast[1], params, None)
-    else:
+        if known is not None and tag and " " not in tag and "\t" not in tag and '"' not in tag:
+            v = _new_name_addr(fast[0], fast[1], {"tag": tag, **known}, None)
+            slot = hash(text) & _SEEN_MASK
+            if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
+                _SEEN[slot] = 1
+                _seen_left -= 1
+                if not _seen_left:
+                    _forget_sights()
+                return v
+    if v is None:
         m = _NAME_ADDR_FAST_RE.fullmatch(text)
         if m is None:
             v = NameAddr._parse(text)
         else:
             display, uri, ptext = m.groups()
-            params = {}
+            params: dict[str, str | None] = {}
             if ptext:
                 for part in ptext[1:].split(";"):
                     n, eq, pv = part.partition("=")
@@ -469,12 +494,20 @@ def parse_cseq(text: str) -> CSeq:
     >>> parse_cseq("7 BYE").number
     7
     """
+    global _seen_left
     v = _CSEQ_MEMO.get(text)
     if v is not None:
         return v
     number, sp, method = text.partition(" ")
     if sp and method in _METHOD_TOKENS and number.isdigit() and number.isascii() and len(number) < 10:
         v = _new_cseq(int(number), method)  # what _CSEQ_FAST_RE would match
+        slot = hash(text) & _SEEN_MASK
+        if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
+            _SEEN[slot] = 1
+            _seen_left -= 1
+            if not _seen_left:
+                _forget_sights()
+            return v
     else:
         m = _CSEQ_FAST_RE.fullmatch(text)
         v = CSeq._parse(text) if m is None else _new_cseq(int(m.group(1)), m.group(2))

@@ -311,25 +311,50 @@ def test_sdp_crlf_block_memo_edges() -> None:
 # -- what the memos keep -----------------------------------------------------------
 def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
     """A value built around a new branch/tag (and a plain CSeq) through the head memo
-    gives the general result, and is remembered: in a simulation the same From/To
-    and Via text comes back on every hop and retransmission."""
+    gives the general result on every sight, and is remembered from its second sight:
+    in a simulation the same From/To and Via text comes back on every hop and
+    retransmission, while most values of a stream of new calls never come back."""
     cases: list[tuple[Callable[[str], Any], Callable[[str], Any], dict[str, Any], str, str]] = [
         (parse_via, Via._parse, headers._VIA_MEMO,
          "SIP/2.0/UDP h.example:5060;branch=z9hG4bKteach;rport",
          "SIP/2.0/UDP h.example:5060;branch=z9hG4bKnew1;rport"),
+        (parse_via, Via._parse, headers._VIA_MEMO,  # a branch that is not alphanumeric, no rest
+         "SIP/2.0/UDP h.example:5060;branch=z9hG4bKteach", "SIP/2.0/UDP h.example:5060;branch=z9hG4bK.1-x"),
         (parse_name_addr, NameAddr._parse, headers._NAME_ADDR_MEMO,
          '"Bob" <sip:bob@b.example>;tag=teach', '"Bob" <sip:bob@b.example>;tag=new1'),
+        (parse_name_addr, NameAddr._parse, headers._NAME_ADDR_MEMO,
+         "<sip:b@b.example>;tag=teach;x=1", "<sip:b@b.example>;tag=a.b-c;x=1"),
         (parse_cseq, CSeq._parse, headers._CSEQ_MEMO, "1 INVITE", "314159 INVITE"),
     ]
     for fast, general, memo, teacher, target in cases:
         with _cold(memo, headers._VIA_HEADS, headers._NAME_ADDR_HEADS, headers._PARAM_TAILS):
+            headers._forget_sights()
             fast(teacher)  # teaches the head memo
-            first, again = fast(target), fast(target)
-            assert memo[target] is first is again
-            assert first == again == general(target) and type(first) is type(general(target))
-            assert str(first) == str(general(target))
-            if hasattr(first, "params"):
-                assert list(first.params.items()) == list(general(target).params.items())
+            first = fast(target)
+            assert target not in memo and headers._SEEN[hash(target) & headers._SEEN_MASK]
+            second, third = fast(target), fast(target)
+            assert memo[target] is second is third
+            expected = general(target)
+            for got in (first, second):
+                assert got == expected and type(got) is type(expected) and str(got) == str(expected)
+                if hasattr(got, "params"):
+                    assert list(got.params.items()) == list(expected.params.items())
+
+
+def test_first_sights_are_forgotten_before_they_fill_up() -> None:
+    """After _SEEN_RESET first sights every slot is emptied; a text whose slot another
+    text set (rare) is memoized at once, which only gives the same value earlier."""
+    headers._forget_sights()
+    with _cold(headers._CSEQ_MEMO):
+        for n in range(2 * headers._SEEN_RESET):
+            text = f"{n} BYE"
+            parse_cseq(text)
+            if headers._seen_left == headers._SEEN_RESET:  # just emptied
+                break
+            assert headers._SEEN[hash(text) & headers._SEEN_MASK]
+            assert parse_cseq(text) == CSeq(n, "BYE")
+        assert not any(headers._SEEN) and headers._SEEN_RESET <= n + 1 < 2 * headers._SEEN_RESET
+        assert len(headers._CSEQ_MEMO) <= n + 1
 
 
 def test_sdp_body_memoized_from_its_second_sight() -> None:
@@ -453,3 +478,37 @@ def test_validation_common_checks_unchanged(data: bytes) -> None:
         return
     code = 400 if isinstance(msg, Request) else None
     assert validate._common(msg, code) == _reference_common(again, code)
+
+
+# -- the header section's framing checks ---------------------------------------------
+def _framing_error(data: bytes) -> str | None:
+    """The framing checks of the header section, as counts (the reference for _parse's)."""
+    start = 0
+    while data.startswith(b"\r\n", start):
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        return None
+    head = data[start:end]
+    if head.count(b"\n") != head.count(b"\r"):
+        return str(ParseError("bare CR or LF in the header section", offset=start))
+    try:
+        text = head.decode()
+    except UnicodeDecodeError as exc:
+        return str(ParseError("header section is not UTF-8", offset=start + exc.start))
+    if len(text.split("\r\n")) - 1 != head.count(b"\n"):
+        return str(ParseError("bare CR or LF in the header section", offset=start))
+    return None
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"\n\r", b"\xff", b"\xc3\xa9", b"Via: a", b"l: 0",
+                                 b"SIP/2.0 200 OK", b":", b" "]), max_size=10))
+def test_bare_cr_lf_and_utf8_checks(parts: list[bytes]) -> None:
+    """_parse says the same as counting CR and LF would (bare CR/LF first, then UTF-8)."""
+    data = b"SIP/2.0 200 OK\r\n" + b"".join(parts) + b"\r\n\r\n"
+    expected = _framing_error(data)
+    got = _outcome(lambda: message._parse(data))
+    if expected is not None:
+        assert got == ("error", expected)
+    else:
+        assert got[0] == "ok" or "bare CR" not in got[1] and "UTF-8" not in got[1]
