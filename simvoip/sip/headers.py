@@ -124,7 +124,7 @@ class Via:
     @classmethod
     def parse(cls, text: str) -> Via:
         """Parse one value (memoized: equal text gives an equal object, the same shared one
-        from its second sight on; see ``_SEEN``)."""
+        from its second sight on; see ``_SEEN_ONCE``)."""
         return parse_via(text)
 
     @classmethod
@@ -185,7 +185,7 @@ class CSeq:
     @classmethod
     def parse(cls, text: str) -> CSeq:
         """Parse one value (memoized: equal text gives an equal object, the same shared one
-        from its second sight on; see ``_SEEN``)."""
+        from its second sight on; see ``_SEEN_ONCE``)."""
         return parse_cseq(text)
 
     @classmethod
@@ -266,7 +266,7 @@ class NameAddr:
     @classmethod
     def parse(cls, text: str) -> NameAddr:
         """Parse one value (memoized: equal text gives an equal object, the same shared one
-        from its second sight on; see ``_SEEN``)."""
+        from its second sight on; see ``_SEEN_ONCE``)."""
         return parse_name_addr(text)
 
     @classmethod
@@ -343,7 +343,7 @@ _set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descripto
 #
 # A value built from the head memo (a Via around a new branch, a From/To around
 # a new tag) or by the CSeq fast path is put in the value memo from its second
-# sight (see _SEEN below): in a simulation the same text comes back on every hop
+# sight (see _SEEN_ONCE below): in a simulation the same text comes back on every hop
 # and retransmission of a dialog's messages. (Never memoizing such values slows
 # the simulator by about 5 %; memoizing them at first sight costs a stream of
 # all-new messages about 10 %, mostly garbage-collector work.)
@@ -361,21 +361,16 @@ _PARAM_TAILS: dict[str, dict[str, str | None]] = {}
 # its value memo only when its text comes back (a hop, a retransmission, the
 # answer): most values of a stream of new calls are never seen again, and
 # objects kept for nothing cost memory and garbage-collector time. A first
-# sight sets the slot ``hash(text) & _SEEN_MASK`` (str caches its hash); a slot
-# already set by another text only memoizes early, as before. The slots are
-# emptied after _SEEN_RESET first sights, so they never fill up. Which values
-# are memoized never changes a result (the memos hold what parsing gives).
-_SEEN_MASK = (1 << 15) - 1
-_SEEN = bytearray(_SEEN_MASK + 1)
-_SEEN_RESET = 4096
-_seen_left = _SEEN_RESET
+# sight only puts the text in _SEEN_ONCE (a str is no work for the collector and
+# caches its hash); the set is emptied when it holds MEMO_LIMIT texts. Which
+# values are memoized never changes a result (the memos hold what parsing gives).
+_SEEN_ONCE: set[str] = set()
 _NO_PARAMS: dict[str, str | None] = {}  # (read only)
 
 
 def _forget_sights() -> None:
-    global _seen_left
-    _SEEN[:] = bytes(len(_SEEN))
-    _seen_left = _SEEN_RESET
+    """Empty the first sights (tests start from a known state)."""
+    _SEEN_ONCE.clear()
 
 
 def _learn(heads: dict[str, Any], head: str, value: Any, tail: str) -> None:
@@ -397,7 +392,6 @@ def parse_via(text: str) -> Via:
     >>> parse_via("SIP/2.0/UDP a.example:5070;branch=z9hG4bK1").port
     5070
     """
-    global _seen_left
     v = _VIA_MEMO.get(text)
     if v is not None:
         return v
@@ -410,12 +404,10 @@ def parse_via(text: str) -> Via:
         # (three scans at C speed: cheaper than isalnum(), which looks each char up in the Unicode tables)
         if known is not None and branch and " " not in branch and "\t" not in branch and '"' not in branch:
             v = _new_via(fast[0], fast[1], fast[2], {"branch": branch, **known})
-            slot = hash(text) & _SEEN_MASK
-            if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
-                _SEEN[slot] = 1
-                _seen_left -= 1
-                if not _seen_left:
-                    _forget_sights()
+            if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
+                if len(_SEEN_ONCE) >= MEMO_LIMIT:
+                    _SEEN_ONCE.clear()
+                _SEEN_ONCE.add(text)
                 return v
     if v is None:
         m = _VIA_FAST_RE.fullmatch(text)
@@ -444,7 +436,6 @@ def parse_name_addr(text: str) -> NameAddr:
     >>> parse_name_addr("<sip:a@b.example>;tag=x").tag
     'x'
     """
-    global _seen_left
     v = _NAME_ADDR_MEMO.get(text)
     if v is not None:
         return v
@@ -456,12 +447,10 @@ def parse_name_addr(text: str) -> NameAddr:
         # (a remembered rest holds no quote, space or tab: see _learn)
         if known is not None and tag and " " not in tag and "\t" not in tag and '"' not in tag:
             v = _new_name_addr(fast[0], fast[1], {"tag": tag, **known}, None)
-            slot = hash(text) & _SEEN_MASK
-            if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
-                _SEEN[slot] = 1
-                _seen_left -= 1
-                if not _seen_left:
-                    _forget_sights()
+            if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
+                if len(_SEEN_ONCE) >= MEMO_LIMIT:
+                    _SEEN_ONCE.clear()
+                _SEEN_ONCE.add(text)
                 return v
     if v is None:
         m = _NAME_ADDR_FAST_RE.fullmatch(text)
@@ -494,19 +483,16 @@ def parse_cseq(text: str) -> CSeq:
     >>> parse_cseq("7 BYE").number
     7
     """
-    global _seen_left
     v = _CSEQ_MEMO.get(text)
     if v is not None:
         return v
     number, sp, method = text.partition(" ")
     if sp and method in _METHOD_TOKENS and number.isdigit() and number.isascii() and len(number) < 10:
         v = _new_cseq(int(number), method)  # what _CSEQ_FAST_RE would match
-        slot = hash(text) & _SEEN_MASK
-        if not _SEEN[slot]:  # a first sight: not memoized (see _SEEN)
-            _SEEN[slot] = 1
-            _seen_left -= 1
-            if not _seen_left:
-                _forget_sights()
+        if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
+            if len(_SEEN_ONCE) >= MEMO_LIMIT:
+                _SEEN_ONCE.clear()
+            _SEEN_ONCE.add(text)
             return v
     else:
         m = _CSEQ_FAST_RE.fullmatch(text)

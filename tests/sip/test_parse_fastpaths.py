@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sip_strategies import hosts, name_addrs, tokens, vias
 
 from simvoip.sip import ParseError, headers, message, parse_message, sdp, validate, views
-from simvoip.sip.grammar import fast_new, split_commas
+from simvoip.sip.grammar import MEMO_LIMIT, fast_new, split_commas
 from simvoip.sip.headers import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
 from simvoip.sip.message import Headers, Request, Response, _index
 from simvoip.sip.uri import SUPPORTED_SCHEMES, uri_scheme
@@ -331,7 +331,7 @@ def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
             headers._forget_sights()
             fast(teacher)  # teaches the head memo
             first = fast(target)
-            assert target not in memo and headers._SEEN[hash(target) & headers._SEEN_MASK]
+            assert target not in memo and target in headers._SEEN_ONCE
             second, third = fast(target), fast(target)
             assert memo[target] is second is third
             expected = general(target)
@@ -341,20 +341,20 @@ def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
                     assert list(got.params.items()) == list(expected.params.items())
 
 
-def test_first_sights_are_forgotten_before_they_fill_up() -> None:
-    """After _SEEN_RESET first sights every slot is emptied; a text whose slot another
-    text set (rare) is memoized at once, which only gives the same value earlier."""
+def test_first_sights_are_bounded() -> None:
+    """The first sights are emptied when MEMO_LIMIT texts wait there; a text whose
+    first sight was forgotten is only parsed once more (same value)."""
     headers._forget_sights()
     with _cold(headers._CSEQ_MEMO):
-        for n in range(2 * headers._SEEN_RESET):
-            text = f"{n} BYE"
-            parse_cseq(text)
-            if headers._seen_left == headers._SEEN_RESET:  # just emptied
-                break
-            assert headers._SEEN[hash(text) & headers._SEEN_MASK]
-            assert parse_cseq(text) == CSeq(n, "BYE")
-        assert not any(headers._SEEN) and headers._SEEN_RESET <= n + 1 < 2 * headers._SEEN_RESET
-        assert len(headers._CSEQ_MEMO) <= n + 1
+        first = parse_cseq("0 BYE")
+        for n in range(1, MEMO_LIMIT):
+            parse_cseq(f"{n} BYE")
+        assert len(headers._SEEN_ONCE) == MEMO_LIMIT and not headers._CSEQ_MEMO
+        parse_cseq(f"{MEMO_LIMIT} BYE")  # full: emptied, then this one kept
+        assert headers._SEEN_ONCE == {f"{MEMO_LIMIT} BYE"}
+        again = parse_cseq("0 BYE")  # forgotten: a first sight again
+        assert again == first == CSeq(0, "BYE") and "0 BYE" not in headers._CSEQ_MEMO
+        assert parse_cseq("0 BYE") is headers._CSEQ_MEMO["0 BYE"]
 
 
 def test_sdp_body_memoized_from_its_second_sight() -> None:
