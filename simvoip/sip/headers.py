@@ -373,6 +373,16 @@ def _forget_sights() -> None:
     _SEEN_ONCE.clear()
 
 
+def _first_sight(text: str) -> bool:
+    """Whether ``text`` is seen for the first time (it is then remembered as seen)."""
+    if text in _SEEN_ONCE:
+        return False
+    if len(_SEEN_ONCE) >= MEMO_LIMIT:
+        _SEEN_ONCE.clear()
+    _SEEN_ONCE.add(text)
+    return True
+
+
 def _learn(heads: dict[str, Any], head: str, value: Any, tail: str) -> None:
     """Remember ``head`` and the parameters after the first one in ``tail`` (already parsed OK)."""
     if ";" in head or len(heads) >= MEMO_LIMIT or len(_PARAM_TAILS) >= MEMO_LIMIT:
@@ -404,10 +414,7 @@ def parse_via(text: str) -> Via:
         # (three scans at C speed: cheaper than isalnum(), which looks each char up in the Unicode tables)
         if known is not None and branch and " " not in branch and "\t" not in branch and '"' not in branch:
             v = _new_via(fast[0], fast[1], fast[2], {"branch": branch, **known})
-            if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
-                if len(_SEEN_ONCE) >= MEMO_LIMIT:
-                    _SEEN_ONCE.clear()
-                _SEEN_ONCE.add(text)
+            if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
                 return v
     if v is None:
         m = _VIA_FAST_RE.fullmatch(text)
@@ -447,10 +454,7 @@ def parse_name_addr(text: str) -> NameAddr:
         # (a remembered rest holds no quote, space or tab: see _learn)
         if known is not None and tag and " " not in tag and "\t" not in tag and '"' not in tag:
             v = _new_name_addr(fast[0], fast[1], {"tag": tag, **known}, None)
-            if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
-                if len(_SEEN_ONCE) >= MEMO_LIMIT:
-                    _SEEN_ONCE.clear()
-                _SEEN_ONCE.add(text)
+            if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
                 return v
     if v is None:
         m = _NAME_ADDR_FAST_RE.fullmatch(text)
@@ -489,10 +493,7 @@ def parse_cseq(text: str) -> CSeq:
     number, sp, method = text.partition(" ")
     if sp and method in _METHOD_TOKENS and number.isdigit() and number.isascii() and len(number) < 10:
         v = _new_cseq(int(number), method)  # what _CSEQ_FAST_RE would match
-        if text not in _SEEN_ONCE:  # a first sight: not memoized (see _SEEN_ONCE)
-            if len(_SEEN_ONCE) >= MEMO_LIMIT:
-                _SEEN_ONCE.clear()
-            _SEEN_ONCE.add(text)
+        if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
             return v
     else:
         m = _CSEQ_FAST_RE.fullmatch(text)
