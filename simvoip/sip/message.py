@@ -254,12 +254,13 @@ def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response |
     try:
         if type(start[1]) is int:
             # A response: its Via, From, To, Call-ID and CSeq lines (most of it) are
-            # new, so _LINE_ROWS would cost more than it saves: split every line.
-            # (``for ... in [x]`` in a comprehension is a plain assignment since Python 3.9)
-            rows = [(memo[n], v.strip(" \t")) for line in lines[1:] for n, colon, v in [line.partition(":")]
-                    if colon]
-            if len(rows) != len(lines) - 1:
-                return None  # a line without a colon
+            # new, so _LINE_ROWS would cost more than it saves: split every line at
+            # its first ": " (the usual spelling; the value then needs no copy to
+            # strip). A line without ": " raises ValueError, and a name that had a
+            # colon before its ": " (``a:b: c``) is no known name (KeyError): both
+            # go to the line parser. (``for ... in [x]`` in a comprehension is a
+            # plain assignment since Python 3.9.)
+            rows = [(memo[n], v.strip(" \t")) for line in lines[1:] for n, v in [line.split(": ", 1)]]
         else:
             line_rows = _LINE_ROWS
             if len(line_rows) + len(lines) > _MEMO_LIMIT:  # bounded: emptied when it could overflow
@@ -269,18 +270,16 @@ def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response |
             get = line_rows.get
             learn = line_rows.setdefault
             fresh = _FRESH_NAMES
-            # A line seen before, else "name: value" split at the first colon (None: no colon).
+            # A line seen before, else "name: value" split at its first ": " as above
+            # (no ": ": IndexError or KeyError, and the line parser takes over).
             rows = [
-                get(line) or (
-                    (row if (row := (memo[p[0]], p[2].strip(" \t")))[0] in fresh else learn(line, row))
-                    if (p := line.partition(":"))[1] else None
-                )
+                get(line)
+                or (row if (row := (memo[(p := line.split(": ", 1))[0]], p[1].strip(" \t")))[0] in fresh
+                    else learn(line, row))
                 for line in lines[1:]
             ]
-            if None in rows:
-                return None  # a line without a colon
-    except KeyError:
-        return None  # a header name not seen (and checked) before
+    except (KeyError, ValueError, IndexError):
+        return None  # a header name not seen (and checked) before, or a line without ": "
     index = dict(rows)  # right unless a name repeats (_index)
     more: dict[str, tuple[str, ...]] | None = None
     if len(index) != len(rows):
