@@ -419,12 +419,14 @@ class TypedViews:
     @property
     def sdp(self) -> SessionDescription | None:
         """The body as SDP when Content-Type is ``application/sdp``, else ``None``."""
-        cache = self.headers._cache
         body = self.body
+        if not body:
+            return None
+        cache = self.headers._cache
         hit = cache.get("sdp")
         if hit is not None and hit[0] is body:
             return hit[1]  # type: ignore[no-any-return]  # cached only for an SDP Content-Type
-        if self.content_type != "application/sdp" or not body:
+        if self.content_type != "application/sdp":
             return None
         sdp = SessionDescription.parse(body)
         cache["sdp"] = (body, sdp)

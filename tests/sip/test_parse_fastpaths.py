@@ -533,3 +533,25 @@ def test_bare_cr_lf_and_utf8_checks(parts: list[bytes]) -> None:
         assert got == ("error", expected)
     else:
         assert got[0] == "ok" or "bare CR" not in got[1] and "UTF-8" not in got[1]
+
+
+def test_sdp_view_of_empty_and_typed_bodies() -> None:
+    """No body, no SDP (whatever Content-Type says, even a malformed one); a body is SDP
+    only under ``application/sdp``; a malformed Content-Type over a body is an error."""
+    def msg(ctype: str, body: bytes) -> Response:
+        data = f"SIP/2.0 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
+        got = parse_message(data.encode() + body)
+        assert isinstance(got, Response)
+        return got
+
+    offer = b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+    assert msg("application/sdp", b"").sdp is None and msg("bad", b"").sdp is None
+    assert msg("text/plain", offer).sdp is None
+    sdp_view = msg("application/sdp", offer).sdp
+    assert sdp_view is not None and sdp_view.media[0].port == 4000
+    try:
+        msg("bad", offer).sdp  # noqa: B018
+    except ParseError as exc:
+        assert "media type" in str(exc)
+    else:
+        raise AssertionError("a malformed Content-Type over a body must be a ParseError")
