@@ -24,7 +24,7 @@ from simvoip.sip.errors import ParseError
 __all__ = [
     "TOKEN_CHARS", "is_token", "split_commas", "split_outside_quotes", "parse_params",
     "format_params", "quote", "unquote", "parse_uint", "LWS", "TOKEN_CLASS",
-    "SIMPLE_PARAMS_PATTERN", "fast_new", "remember", "MEMO_LIMIT",
+    "SIMPLE_PARAMS_PATTERN", "fast_new", "remember", "first_sight", "MEMO_LIMIT",
 ]
 
 #: RFC 3261 section 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" )
@@ -305,3 +305,23 @@ def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     memo[key] = value
+
+
+def first_sight(seen: set[Any], key: Any) -> bool:
+    """Whether ``key`` is new to ``seen``; it is then added (bounded like :func:`remember`).
+
+    Parsers memoize a value from its *second* sight: most values of a stream of
+    new calls never come back, and objects kept for nothing cost memory and
+    garbage-collector time, while a value that comes back once (the next hop,
+    the answer, a retransmission) usually comes back again.
+
+    >>> seen: set[str] = set()
+    >>> first_sight(seen, "a"), first_sight(seen, "a")
+    (True, False)
+    """
+    if key in seen:
+        return False
+    if len(seen) >= MEMO_LIMIT:
+        seen.clear()
+    seen.add(key)
+    return True

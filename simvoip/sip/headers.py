@@ -25,6 +25,7 @@ from simvoip.sip.grammar import (
     SIMPLE_PARAMS_PATTERN,
     TOKEN_CLASS,
     fast_new,
+    first_sight,
     format_params,
     is_token,
     parse_params,
@@ -357,30 +358,13 @@ _set_parsed_uri = NameAddr.__dict__["_parsed_uri"].__set__  # the slot descripto
 _VIA_HEADS: dict[str, tuple[str, str, int | None]] = {}
 _NAME_ADDR_HEADS: dict[str, tuple[str, str | None]] = {}
 _PARAM_TAILS: dict[str, dict[str, str | None]] = {}
-# Second sight: a value built around a new branch/tag, or a plain CSeq, goes into
-# its value memo only when its text comes back (a hop, a retransmission, the
-# answer): most values of a stream of new calls are never seen again, and
-# objects kept for nothing cost memory and garbage-collector time. A first
-# sight only puts the text in _SEEN_ONCE (a str is no work for the collector and
-# caches its hash); the set is emptied when it holds MEMO_LIMIT texts. Which
-# values are memoized never changes a result (the memos hold what parsing gives).
+# Second sight (grammar.first_sight): a value built around a new branch/tag, or a
+# plain CSeq, goes into its value memo only when its text comes back (a hop, a
+# retransmission, the answer). A first sight only puts the text in _SEEN_ONCE (a
+# str is no work for the collector and caches its hash). Which values are
+# memoized never changes a result (the memos hold what parsing gives).
 _SEEN_ONCE: set[str] = set()
 _NO_PARAMS: dict[str, str | None] = {}  # (read only)
-
-
-def _forget_sights() -> None:
-    """Empty the first sights (tests start from a known state)."""
-    _SEEN_ONCE.clear()
-
-
-def _first_sight(text: str) -> bool:
-    """Whether ``text`` is seen for the first time (it is then remembered as seen)."""
-    if text in _SEEN_ONCE:
-        return False
-    if len(_SEEN_ONCE) >= MEMO_LIMIT:
-        _SEEN_ONCE.clear()
-    _SEEN_ONCE.add(text)
-    return True
 
 
 def _learn(heads: dict[str, Any], head: str, value: Any, tail: str) -> None:
@@ -414,7 +398,7 @@ def parse_via(text: str) -> Via:
         # (three scans at C speed: cheaper than isalnum(), which looks each char up in the Unicode tables)
         if known is not None and branch and " " not in branch and "\t" not in branch and '"' not in branch:
             v = _new_via(fast[0], fast[1], fast[2], {"branch": branch, **known})
-            if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
+            if first_sight(_SEEN_ONCE, text):  # not memoized yet (see _SEEN_ONCE)
                 return v
     if v is None:
         m = _VIA_FAST_RE.fullmatch(text)
@@ -454,7 +438,7 @@ def parse_name_addr(text: str) -> NameAddr:
         # (a remembered rest holds no quote, space or tab: see _learn)
         if known is not None and tag and " " not in tag and "\t" not in tag and '"' not in tag:
             v = _new_name_addr(fast[0], fast[1], {"tag": tag, **known}, None)
-            if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
+            if first_sight(_SEEN_ONCE, text):  # not memoized yet (see _SEEN_ONCE)
                 return v
     if v is None:
         m = _NAME_ADDR_FAST_RE.fullmatch(text)
@@ -493,7 +477,7 @@ def parse_cseq(text: str) -> CSeq:
     number, sp, method = text.partition(" ")
     if sp and method in _METHOD_TOKENS and number.isdigit() and number.isascii() and len(number) < 10:
         v = _new_cseq(int(number), method)  # what _CSEQ_FAST_RE would match
-        if _first_sight(text):  # not memoized yet (see _SEEN_ONCE)
+        if first_sight(_SEEN_ONCE, text):  # not memoized yet (see _SEEN_ONCE)
             return v
     else:
         m = _CSEQ_FAST_RE.fullmatch(text)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simvoip.sip.errors import ParseError
-from simvoip.sip.grammar import fast_new, remember
+from simvoip.sip.grammar import fast_new, first_sight, remember
 
 __all__ = [
     "SessionDescription", "MediaDescription", "Origin", "Connection", "Timing", "RtpMap",
@@ -25,9 +25,9 @@ __all__ = [
 ]
 
 _SDP_MEMO: dict[bytes | str, SessionDescription] = {}
-# Bodies seen once: a body goes into _SDP_MEMO on its second sight (most bodies
-# are never parsed again; objects kept for nothing cost garbage-collector time).
-_SDP_SEEN_ONCE: dict[bytes | str, None] = {}
+# Bodies seen once: a body goes into _SDP_MEMO on its second sight
+# (grammar.first_sight: most bodies are never parsed again).
+_SDP_SEEN_ONCE: set[bytes | str] = set()
 
 #: RFC 4566 6: the direction attributes.
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -274,10 +274,8 @@ class SessionDescription:
             else:
                 sd = _parse_crlf_blocks(text)
                 if sd is not None:
-                    if data in _SDP_SEEN_ONCE:
+                    if not first_sight(_SDP_SEEN_ONCE, data):
                         remember(_SDP_MEMO, data, sd)
-                    else:
-                        remember(_SDP_SEEN_ONCE, data, None)
                     return sd
         elif isinstance(data, (bytes, str)):
             hit = _SDP_MEMO.get(data)
@@ -286,10 +284,8 @@ class SessionDescription:
         try:
             sd = _parse_sdp(data)
             if isinstance(data, (bytes, str)):
-                if data in _SDP_SEEN_ONCE:
+                if not first_sight(_SDP_SEEN_ONCE, data):
                     remember(_SDP_MEMO, data, sd)
-                else:
-                    remember(_SDP_SEEN_ONCE, data, None)
             return sd
         except ParseError:
             raise

@@ -40,7 +40,7 @@ def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
 
 
 @contextmanager
-def _cold(*memos: dict[Any, Any]) -> Iterator[None]:
+def _cold(*memos: dict[Any, Any] | set[Any]) -> Iterator[None]:
     """Value memos emptied, so the code under test really parses."""
     for memo in memos:
         memo.clear()
@@ -349,7 +349,7 @@ def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
     ]
     for fast, general, memo, teacher, target in cases:
         with _cold(memo, headers._VIA_HEADS, headers._NAME_ADDR_HEADS, headers._PARAM_TAILS):
-            headers._forget_sights()
+            headers._SEEN_ONCE.clear()
             fast(teacher)  # teaches the head memo
             first = fast(target)
             assert target not in memo and target in headers._SEEN_ONCE
@@ -365,7 +365,7 @@ def test_fresh_branch_tag_and_cseq_values_from_the_head_memo() -> None:
 def test_first_sights_are_bounded() -> None:
     """The first sights are emptied when MEMO_LIMIT texts wait there; a text whose
     first sight was forgotten is only parsed once more (same value)."""
-    headers._forget_sights()
+    headers._SEEN_ONCE.clear()
     with _cold(headers._CSEQ_MEMO):
         first = parse_cseq("0 BYE")
         for n in range(1, MEMO_LIMIT):
