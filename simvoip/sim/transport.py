@@ -377,12 +377,7 @@ class Network:
     def send(self, packet: Packet, cause: str | None = None) -> None:
         """Trace the ``send`` row and put ``packet`` on the wire."""
         now = self.env._now  # type: ignore[attr-defined]
-        trace = self.trace
-        if trace.enabled:
-            m = packet.meta
-            trace.records.append((now, "send", packet.src, packet.dst, packet.kind,
-                                  packet.transport, m[0], m[1], m[2], m[3], m[4], cause,
-                                  packet.size, packet.data, packet.packet, None))
+        self._trace(packet, now, "send", packet.src, packet.dst, cause, None)
         self.in_flight[packet.packet] = packet
         if packet.transport == "tcp":
             self._tcp_send(packet, now)
@@ -414,12 +409,7 @@ class Network:
     def received(self, packet: Packet) -> None:
         """Trace the end of ``packet`` as received at its destination."""
         self.in_flight.pop(packet.packet, None)
-        trace = self.trace
-        if trace.enabled:
-            m = packet.meta
-            trace.records.append((self.env._now, "recv", packet.dst, packet.src,  # type: ignore[attr-defined]
-                                  packet.kind, packet.transport, m[0], m[1], m[2], m[3], m[4],
-                                  None, packet.size, packet.data, packet.packet, None))
+        self._trace(packet, self.env._now, "recv", packet.dst, packet.src, None, None)  # type: ignore[attr-defined]
 
     def _hop(self, packet: Packet, at: str, now: float) -> None:
         if at == packet.dst:
