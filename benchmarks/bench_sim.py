@@ -76,8 +76,8 @@ def full_stack(hops: int, pause_gc: bool = False) -> tuple[float, float, int]:
     return wall, cpu, done
 
 
-def collector_time(hops: int) -> tuple[int, float]:
-    """Collections, and CPU seconds inside the cyclic collector, during one :func:`full_stack` run.
+def collector_time(hops: int) -> tuple[tuple[float, float, int], int, float]:
+    """One :func:`full_stack` run: its result, its collections and the CPU seconds inside them.
 
     Timed in ``gc.callbacks`` (start/stop of each collection), so it does not
     depend on comparing two noisy runs.
@@ -93,10 +93,10 @@ def collector_time(hops: int) -> tuple[int, float]:
 
     gc.callbacks.append(clock)
     try:
-        full_stack(hops)
+        result = full_stack(hops)
     finally:
         gc.callbacks.remove(clock)
-    return int(spent[0]), spent[1]
+    return result, int(spent[0]), spent[1]
 
 
 def sip_only(hops: int) -> float:
@@ -194,7 +194,8 @@ def main() -> None:
     args = parser.parse_args()
     full_runs, bare_runs, paused_runs = [], [], []
     for _ in range(args.rounds):  # interleaved, best of each
-        wall, cpu, hops = full_stack(args.hops)
+        # (each full-stack run also times its collector; the last round's is printed)
+        (wall, cpu, hops), collections, in_gc = collector_time(args.hops)
         full_runs.append((wall, cpu))
         bare_runs.append(bare_simpy(hops))
         paused_runs.append(full_stack(hops, pause_gc=True)[:2])
@@ -214,7 +215,6 @@ def main() -> None:
           f"{(cpu_nogc - cpu_sip) * per_hop:.1f} us simulator (SimPy, links, node adapter, "
           f"trace) + {(cpu_full - cpu_nogc) * per_hop:.1f} us cyclic GC; bare SimPy "
           f"{cpu_bare * per_hop:.1f} us")
-    collections, in_gc = collector_time(hops)
     print(f"cyclic GC  : {collections} collections in a full-stack run, {in_gc * per_hop:.1f} us "
           f"per hop inside the collector (timed in gc.callbacks; the breakdown's GC term is the "
           f"difference of two runs and also holds the cache misses a collection causes)")
