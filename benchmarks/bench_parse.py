@@ -234,7 +234,7 @@ def report(title: str, impls: list[Impl], cases: list[tuple[str, list[bytes]]], 
             if sippy is not None:
                 line += f"{results[(ours, case)] / results[(sippy, case)]:.2f}x sippy (target >= 2x), "
             bare = results[("bare split-into-lines", case)] / results[(ours, case)]
-            line += f"{bare:.1f}x the bare baseline's time (target <= 4x)"
+            line += f"{bare:.2f}x the bare baseline's time (target <= 4x)"
             print(line)
 
 

@@ -240,8 +240,9 @@ class TypedViews:
                         cache["vias"] = (via,)
                         return [via]
                 elif "," not in "".join(rows):  # several rows, one value each
-                    try:
-                        v = cache["vias"] = tuple(map(parse_via, rows))
+                    try:  # (two rows: a response through one proxy; direct calls are cheaper than map)
+                        v = cache["vias"] = (
+                            (parse_via(rows[0]), parse_via(rows[1])) if len(rows) == 2 else tuple(map(parse_via, rows)))
                     except ParseError as exc:
                         raise _in_header("Via", exc) from None
                     return list(v)
