@@ -74,10 +74,6 @@ def _parse_rows(h: Headers, key: str, name: str, parse: Callable[[str], T]) -> t
         else:
             more = h._more
             rows = more[name] if more is not None and name in more else (first,)
-            if "," not in "".join(rows):  # several rows (Vias), one value each
-                v = tuple(map(parse, rows))
-                h._cache[key] = v
-                return v
             out: list[T] = []
             for row in rows:
                 if "," in row:
@@ -240,12 +236,14 @@ class TypedViews:
                         cache["vias"] = (via,)
                         return [via]
                 elif "," not in "".join(rows):  # several rows, one value each
-                    try:  # (two rows: a response through one proxy; direct calls are cheaper than map)
-                        v = cache["vias"] = (
-                            (parse_via(rows[0]), parse_via(rows[1])) if len(rows) == 2 else tuple(map(parse_via, rows)))
+                    vias = []
+                    try:  # (a loop, not map: CPython 3.11 calls a Python function from C more slowly)
+                        for row in rows:
+                            vias.append(parse_via(row))
                     except ParseError as exc:
                         raise _in_header("Via", exc) from None
-                    return list(v)
+                    cache["vias"] = tuple(vias)
+                    return vias
             v = _parse_rows(h, "vias", "Via", parse_via)
         return list(v)
 
