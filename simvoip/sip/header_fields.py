@@ -230,13 +230,17 @@ def _index(
     idx = dict(rows)  # C speed; the values are the *last* ones, so right unless a name repeats
     if len(idx) == len(rows):
         return idx, None
-    return _index_repeated(rows)
+    return _index_repeated(rows, idx)
 
 
 def _index_repeated(
-    rows: tuple[tuple[str, str], ...] | list[tuple[str, str]],
+    rows: tuple[tuple[str, str], ...] | list[tuple[str, str]], last: dict[str, str],
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    """:func:`_index` of rows where some name repeats."""
+    """:func:`_index` of rows where some name repeats; ``last`` is ``dict(rows)`` (it may be changed)."""
+    name, first = rows[0]
+    if len(last) + 1 == len(rows) and rows[1][0] == name:  # the one repeat: the first two rows
+        last[name] = first  # (a response through one proxy: two Vias)
+        return last, {name: (first, rows[1][1])}
     idx: dict[str, str] = {}
     more: dict[str, tuple[str, ...]] = {}
     for n, v in rows:

@@ -283,12 +283,7 @@ def _parse_fast(lines: list[str], data: bytes, end: int) -> Request | Response |
     index = dict(rows)  # right unless a name repeats (_index)
     more: dict[str, tuple[str, ...]] | None = None
     if len(index) != len(rows):
-        name, first = rows[0]
-        if len(index) + 1 == len(rows) and rows[1][0] == name:  # the one repeat: the first two rows
-            index[name] = first  # (a response through one proxy: two Vias)
-            more = {name: (first, rows[1][1])}
-        else:
-            index, more = _index_repeated(rows)
+        index, more = _index_repeated(rows, index)
     at = end + 4  # where the body starts
     length = index.pop("Content-Length", None)
     if length is None:
